@@ -1,0 +1,328 @@
+//! The HTTP side of authentication without an HTTP library: parsing the `Authorization`
+//! header (RFC 6750 §2.1) and mapping every [`AuthError`] to a status code, a
+//! `WWW-Authenticate` challenge (RFC 6750 §3) and a JSON body, as plain data. Each
+//! framework adapter renders an [`ErrorResponse`] in a few lines.
+
+use serde::Serialize;
+
+use crate::AuthError;
+
+/// Status codes the adapters send on success, so that no adapter holds a literal.
+pub mod status {
+    /// `200 OK`.
+    pub const OK: u16 = 200;
+    /// `201 Created`.
+    pub const CREATED: u16 = 201;
+    /// `204 No Content`.
+    pub const NO_CONTENT: u16 = 204;
+    /// `404 Not Found`.
+    pub const NOT_FOUND: u16 = 404;
+}
+
+/// Headers of every token response (RFC 6749 §5.1): tokens must not be cached.
+pub const TOKEN_RESPONSE_HEADERS: [(&str, &str); 2] =
+    [("cache-control", "no-store"), ("pragma", "no-cache")];
+
+/// `Retry-After` seconds sent with `503 temporarily_unavailable`.
+pub const RETRY_AFTER_SECONDS: u32 = 1;
+
+/// Extracts the token from an `Authorization` header value: `Bearer <token>` with the
+/// scheme matched case-insensitively and the token in `b64token` syntax (RFC 6750 §2.1).
+///
+/// The token is only ever taken from this header, never from a query string.
+///
+/// # Errors
+/// [`AuthError::MissingCredentials`] when the header is absent, empty or of another
+/// scheme (RFC 6750 §3.1: no error code then); [`AuthError::MalformedHeader`] when it is
+/// a `Bearer` header without exactly one well-formed token, or is not visible ASCII.
+pub fn bearer_token(header: Option<&[u8]>) -> Result<&str, AuthError> {
+    let Some(raw) = header else {
+        return Err(AuthError::MissingCredentials);
+    };
+    let value = std::str::from_utf8(raw).map_err(|_| AuthError::MalformedHeader)?;
+    if !value
+        .bytes()
+        .all(|b| b == b' ' || b == b'\t' || b.is_ascii_graphic())
+    {
+        return Err(AuthError::MalformedHeader);
+    }
+    let value = value.trim_matches([' ', '\t']);
+    if value.is_empty() {
+        return Err(AuthError::MissingCredentials);
+    }
+    let (scheme, rest) = value.split_once([' ', '\t']).unwrap_or((value, ""));
+    if !scheme.eq_ignore_ascii_case("bearer") {
+        return Err(AuthError::MissingCredentials);
+    }
+    let token = rest.trim_start_matches([' ', '\t']);
+    if !is_b64token(token) {
+        return Err(AuthError::MalformedHeader);
+    }
+    Ok(token)
+}
+
+/// `b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="`
+fn is_b64token(token: &str) -> bool {
+    let body = token.trim_end_matches('=');
+    !body.is_empty()
+        && body.bytes().all(|b| {
+            b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'+' | b'/')
+        })
+}
+
+/// The JSON body of an error response: `{"error": …, "error_description": …}`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct ErrorBody {
+    /// A fixed error code (`invalid_token`, `invalid_grant`, …).
+    pub error: &'static str,
+    /// A fixed, human-readable description. Never echoes input.
+    pub error_description: &'static str,
+}
+
+/// How an [`AuthError`] is answered over HTTP.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ErrorResponse {
+    /// Status code.
+    pub status: u16,
+    /// `WWW-Authenticate` value, when the status calls for one.
+    pub www_authenticate: Option<&'static str>,
+    /// `Retry-After` seconds, for `503`.
+    pub retry_after: Option<u32>,
+    /// JSON body.
+    pub body: ErrorBody,
+}
+
+impl ErrorResponse {
+    /// The body serialized as JSON.
+    pub fn body_json(&self) -> String {
+        // Two static strings always serialize.
+        serde_json::to_string(&self.body).unwrap_or_default()
+    }
+
+    /// The headers to send besides `Content-Type: application/json`.
+    pub fn headers(&self) -> impl Iterator<Item = (&'static str, String)> + '_ {
+        let challenge = self
+            .www_authenticate
+            .map(|v| ("www-authenticate", v.to_owned()));
+        let retry = self.retry_after.map(|s| ("retry-after", s.to_string()));
+        challenge.into_iter().chain(retry)
+    }
+}
+
+/// `Content-Type` of every body authcore produces.
+pub const JSON: &str = "application/json";
+
+macro_rules! invalid_token {
+    ($description:literal) => {
+        (
+            401,
+            Some(concat!(
+                r#"Bearer error="invalid_token", error_description=""#,
+                $description,
+                '"'
+            )),
+            "invalid_token",
+            $description,
+        )
+    };
+}
+
+/// Maps an error to its response. `Internal` errors are logged here with their source,
+/// and answered with a body that reveals nothing.
+pub fn error_response(err: &AuthError) -> ErrorResponse {
+    let (status, www_authenticate, error, description): (
+        u16,
+        Option<&'static str>,
+        &'static str,
+        &'static str,
+    ) = match err {
+        AuthError::MissingCredentials => (
+            401,
+            Some("Bearer"),
+            "unauthorized",
+            "no credentials were sent",
+        ),
+        AuthError::MalformedHeader => (
+            400,
+            Some(
+                r#"Bearer error="invalid_request", error_description="the authorization header is malformed""#,
+            ),
+            "invalid_request",
+            "the authorization header is malformed",
+        ),
+        AuthError::Malformed => invalid_token!("the token is malformed"),
+        AuthError::TokenTooLarge => invalid_token!("the token is too large"),
+        AuthError::UnsupportedAlgorithm => invalid_token!("the token's algorithm is not accepted"),
+        AuthError::UnknownKey => invalid_token!("the token's signing key is unknown"),
+        AuthError::BadSignature => invalid_token!("the token's signature is invalid"),
+        AuthError::WrongType => invalid_token!("the token is not an access token"),
+        AuthError::Expired => invalid_token!("the token has expired"),
+        AuthError::NotYetValid => invalid_token!("the token is not valid yet"),
+        AuthError::WrongIssuer => invalid_token!("the token's issuer is not accepted"),
+        AuthError::WrongAudience => invalid_token!("the token's audience is not accepted"),
+        AuthError::Revoked => invalid_token!("the token has been revoked"),
+        AuthError::UnknownSubject => invalid_token!("the token's subject is no longer valid"),
+        AuthError::InsufficientRole => (
+            403,
+            Some(
+                r#"Bearer error="insufficient_scope", error_description="the token lacks a required role""#,
+            ),
+            "insufficient_scope",
+            "the token lacks a required role",
+        ),
+        AuthError::InvalidGrant => (
+            401,
+            None,
+            "invalid_grant",
+            "the credentials or refresh token are invalid",
+        ),
+        AuthError::EmailTaken => (
+            409,
+            None,
+            "email_taken",
+            "the email address is already registered",
+        ),
+        AuthError::InvalidEmail => (422, None, "invalid_email", "the email address is invalid"),
+        AuthError::WeakPassword(reason) => (
+            422,
+            None,
+            "invalid_password",
+            match reason {
+                crate::PasswordRejection::TooShort => "the password is too short",
+                crate::PasswordRejection::TooLong => "the password is too long",
+                crate::PasswordRejection::Breached => "the password appears in a known data breach",
+            },
+        ),
+        AuthError::InvalidRequest => (400, None, "invalid_request", "the request is malformed"),
+        AuthError::Unavailable(source) => {
+            tracing::warn!(target: "authcore", event = "store_unavailable", error = %source);
+            return ErrorResponse {
+                status: 503,
+                www_authenticate: None,
+                retry_after: Some(RETRY_AFTER_SECONDS),
+                body: ErrorBody {
+                    error: "temporarily_unavailable",
+                    error_description: "a store is temporarily unavailable; retry later",
+                },
+            };
+        }
+        AuthError::Internal(source) => {
+            tracing::error!(target: "authcore", event = "internal_error", error = %source);
+            (500, None, "server_error", "internal error")
+        }
+    };
+    ErrorResponse {
+        status,
+        www_authenticate,
+        retry_after: None,
+        body: ErrorBody {
+            error,
+            error_description: description,
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bearer_parsing() {
+        assert_eq!(
+            bearer_token(Some(b"Bearer abc.def-_~+/=")).unwrap(),
+            "abc.def-_~+/="
+        );
+        assert_eq!(bearer_token(Some(b"bEaReR  abc")).unwrap(), "abc");
+        for missing in [
+            None,
+            Some(&b""[..]),
+            Some(b"   "),
+            Some(b"Basic dXNlcjpwdw=="),
+            Some(b"Token abc"),
+        ] {
+            assert!(
+                matches!(bearer_token(missing), Err(AuthError::MissingCredentials)),
+                "{missing:?}"
+            );
+        }
+        for malformed in [
+            &b"Bearer"[..],
+            b"Bearer ",
+            b"Bearer a b",
+            b"Bearer a,b",
+            b"Bearer =abc",
+            b"Bearer \xff\xfe",
+            b"Bearer abc\x00",
+            "Bearer caf\u{e9}".as_bytes(),
+        ] {
+            assert!(
+                matches!(
+                    bearer_token(Some(malformed)),
+                    Err(AuthError::MalformedHeader)
+                ),
+                "{malformed:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn mapping_follows_rfc_6750() {
+        let r = error_response(&AuthError::MissingCredentials);
+        assert_eq!((r.status, r.www_authenticate), (401, Some("Bearer")));
+        let r = error_response(&AuthError::Expired);
+        assert_eq!(r.status, 401);
+        assert_eq!(
+            r.www_authenticate,
+            Some(r#"Bearer error="invalid_token", error_description="the token has expired""#)
+        );
+        assert_eq!(
+            r.body_json(),
+            r#"{"error":"invalid_token","error_description":"the token has expired"}"#
+        );
+        let r = error_response(&AuthError::InsufficientRole);
+        assert_eq!(r.status, 403);
+        assert!(
+            r.www_authenticate
+                .unwrap()
+                .starts_with(r#"Bearer error="insufficient_scope""#)
+        );
+        let r = error_response(&AuthError::MalformedHeader);
+        assert_eq!((r.status, r.body.error), (400, "invalid_request"));
+        let r = error_response(&AuthError::Unavailable(crate::StoreError::unavailable(
+            "down",
+        )));
+        assert_eq!(
+            (r.status, r.retry_after, r.body.error),
+            (503, Some(1), "temporarily_unavailable")
+        );
+        assert_eq!(
+            r.headers().collect::<Vec<_>>(),
+            vec![("retry-after", "1".to_owned())]
+        );
+        let r = error_response(&AuthError::Internal("secret detail".into()));
+        assert_eq!((r.status, r.body.error), (500, "server_error"));
+        assert!(!r.body_json().contains("secret"));
+        assert_eq!(error_response(&AuthError::InvalidGrant).status, 401);
+        assert_eq!(error_response(&AuthError::EmailTaken).status, 409);
+        assert_eq!(error_response(&AuthError::InvalidEmail).status, 422);
+    }
+
+    #[test]
+    fn challenge_descriptions_match_bodies() {
+        for err in [
+            AuthError::Malformed,
+            AuthError::BadSignature,
+            AuthError::Revoked,
+            AuthError::WrongAudience,
+        ] {
+            let r = error_response(&err);
+            let challenge = r.www_authenticate.unwrap();
+            assert!(challenge.ends_with(&format!(
+                "error_description=\"{}\"",
+                r.body.error_description
+            )));
+            assert!(!r.body.error_description.contains('"'));
+        }
+    }
+}

@@ -1,0 +1,32 @@
+#![doc = include_str!("../README.md")]
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+mod claims;
+mod clock;
+mod crypto;
+mod error;
+pub mod http;
+mod jwks;
+mod keys;
+mod password;
+mod service;
+pub mod store;
+#[cfg(feature = "testing")]
+pub mod testing;
+mod token;
+
+pub use async_trait::async_trait;
+pub use claims::{Audience, Claims};
+pub use clock::{Clock, SystemClock};
+pub use error::{AuthError, BoxError, ConfigError, PasswordRejection, StoreError};
+pub use jwks::{Jwk, Jwks};
+pub use keys::{Algorithm, KeySet, SigningKey, VerificationKey};
+pub use password::{
+    BreachedPasswordCheck, PasswordHash, PasswordHasher, PasswordHasherBuilder, PasswordPolicy,
+    Verification,
+};
+pub use service::{Authenticator, AuthenticatorBuilder, TokenPair};
+pub use store::{RefreshTokenStore, RevocationStore, User, UserStore};
+pub use time;
+pub use token::jwt::{Jwt, JwtBuilder, JwtIssuer, JwtVerifier};
+pub use token::{IssuedToken, TokenIssuer, TokenVerifier};

@@ -1,0 +1,558 @@
+//! Password hashing with argon2id (RFC 9106) and a password policy in the spirit of
+//! NIST SP 800-63B §3.1.1.2.
+
+use std::fmt;
+use std::sync::{Arc, OnceLock};
+
+use argon2::password_hash::{PasswordHash as PhcHash, SaltString};
+use argon2::{Argon2, Params, PasswordHasher as _, PasswordVerifier as _, Version};
+use async_trait::async_trait;
+use tokio::sync::Semaphore;
+
+use crate::AuthError;
+use crate::crypto::random_bytes;
+use crate::error::{ConfigError, PasswordRejection, StoreError};
+
+/// A password hash as a PHC string (`$argon2id$v=19$m=…,t=…,p=…$salt$hash`).
+///
+/// Its [`Debug`] output is redacted.
+#[derive(Clone, PartialEq, Eq)]
+pub struct PasswordHash(String);
+
+impl PasswordHash {
+    /// Wraps a PHC string read from a store. It is parsed when verified.
+    pub fn new(phc: impl Into<String>) -> Self {
+        PasswordHash(phc.into())
+    }
+
+    /// The PHC string, for storing.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for PasswordHash {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("PasswordHash([redacted])")
+    }
+}
+
+/// The outcome of [`PasswordHasher::verify`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Verification {
+    /// The password does not match.
+    Mismatch,
+    /// The password matches and the hash meets the current policy.
+    Match,
+    /// The password matches but the hash is below the current policy (an older
+    /// algorithm, version or cost): store a fresh hash.
+    MatchNeedsRehash,
+}
+
+impl Verification {
+    /// `true` for both matching outcomes.
+    pub fn is_match(self) -> bool {
+        !matches!(self, Verification::Mismatch)
+    }
+}
+
+struct Inner {
+    params: Params,
+    pepper: Option<Vec<u8>>,
+    permits: Arc<Semaphore>,
+    dummy: OnceLock<PasswordHash>,
+}
+
+/// Hashes and verifies passwords with argon2id.
+///
+/// Defaults to the OWASP parameters m = 19 MiB, t = 2, p = 1. The async methods run the
+/// hash on tokio's blocking pool, at most `max_concurrent` at once (default: the number of
+/// CPUs), so a login flood neither starves the executor nor exhausts memory: excess
+/// requests wait for a permit without holding a thread or a 19 MiB buffer.
+///
+/// Cheap to clone; clones share the concurrency bound.
+#[derive(Clone)]
+pub struct PasswordHasher {
+    inner: Arc<Inner>,
+}
+
+impl fmt::Debug for PasswordHasher {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PasswordHasher")
+            .field("m_cost", &self.inner.params.m_cost())
+            .field("t_cost", &self.inner.params.t_cost())
+            .field("p_cost", &self.inner.params.p_cost())
+            .field("pepper", &self.inner.pepper.as_ref().map(|_| "[redacted]"))
+            .finish()
+    }
+}
+
+impl Default for PasswordHasher {
+    fn default() -> Self {
+        PasswordHasher::builder()
+            .build()
+            .unwrap_or_else(|_| unreachable!("defaults are valid"))
+    }
+}
+
+/// Configures a [`PasswordHasher`].
+#[derive(Clone)]
+#[must_use]
+pub struct PasswordHasherBuilder {
+    m_cost_kib: u32,
+    t_cost: u32,
+    p_cost: u32,
+    pepper: Option<Vec<u8>>,
+    max_concurrent: usize,
+}
+
+impl fmt::Debug for PasswordHasherBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PasswordHasherBuilder")
+            .field("m_cost_kib", &self.m_cost_kib)
+            .field("t_cost", &self.t_cost)
+            .field("p_cost", &self.p_cost)
+            .field("max_concurrent", &self.max_concurrent)
+            .finish_non_exhaustive()
+    }
+}
+
+impl PasswordHasherBuilder {
+    /// argon2 memory cost in KiB. Default 19456 (19 MiB).
+    pub fn memory_kib(mut self, kib: u32) -> Self {
+        self.m_cost_kib = kib;
+        self
+    }
+
+    /// argon2 iterations. Default 2.
+    pub fn iterations(mut self, t: u32) -> Self {
+        self.t_cost = t;
+        self
+    }
+
+    /// argon2 lanes. Default 1.
+    pub fn parallelism(mut self, p: u32) -> Self {
+        self.p_cost = p;
+        self
+    }
+
+    /// A secret mixed into every hash (argon2's `K`), kept outside the database. Changing
+    /// it invalidates every stored hash.
+    pub fn pepper(mut self, pepper: impl Into<Vec<u8>>) -> Self {
+        self.pepper = Some(pepper.into());
+        self
+    }
+
+    /// How many hashes may run at once. Default: the number of CPUs.
+    pub fn max_concurrent(mut self, n: usize) -> Self {
+        self.max_concurrent = n;
+        self
+    }
+
+    /// Builds the hasher.
+    ///
+    /// # Errors
+    /// [`ConfigError::Invalid`] for argon2 parameters out of range or `max_concurrent == 0`.
+    pub fn build(self) -> Result<PasswordHasher, ConfigError> {
+        let params = Params::new(self.m_cost_kib, self.t_cost, self.p_cost, None)
+            .map_err(|_| ConfigError::Invalid("argon2 parameters out of range"))?;
+        if self.max_concurrent == 0 {
+            return Err(ConfigError::Invalid("max_concurrent must be at least 1"));
+        }
+        if let Some(pepper) = &self.pepper {
+            Argon2::new_with_secret(
+                pepper,
+                argon2::Algorithm::Argon2id,
+                Version::V0x13,
+                params.clone(),
+            )
+            .map_err(|_| ConfigError::Invalid("the pepper is too long"))?;
+        }
+        Ok(PasswordHasher {
+            inner: Arc::new(Inner {
+                params,
+                pepper: self.pepper,
+                permits: Arc::new(Semaphore::new(self.max_concurrent)),
+                dummy: OnceLock::new(),
+            }),
+        })
+    }
+}
+
+impl PasswordHasher {
+    /// Starts a builder with the OWASP defaults.
+    pub fn builder() -> PasswordHasherBuilder {
+        PasswordHasherBuilder {
+            m_cost_kib: Params::DEFAULT_M_COST,
+            t_cost: 2,
+            p_cost: 1,
+            pepper: None,
+            max_concurrent: std::thread::available_parallelism().map_or(2, usize::from),
+        }
+    }
+
+    fn argon2(&self, params: Params) -> Result<Argon2<'_>, AuthError> {
+        match &self.inner.pepper {
+            Some(pepper) => {
+                Argon2::new_with_secret(pepper, argon2::Algorithm::Argon2id, Version::V0x13, params)
+                    .map_err(|e| AuthError::Internal(e.to_string().into()))
+            }
+            None => Ok(Argon2::new(
+                argon2::Algorithm::Argon2id,
+                Version::V0x13,
+                params,
+            )),
+        }
+    }
+
+    /// Hashes `password` with a fresh 128-bit salt. Blocking: takes tens of milliseconds.
+    ///
+    /// # Errors
+    /// [`AuthError::Internal`] if the random generator or argon2 fails.
+    pub fn hash(&self, password: &str) -> Result<PasswordHash, AuthError> {
+        let salt = SaltString::encode_b64(&random_bytes::<16>()?)
+            .map_err(|e| AuthError::Internal(e.to_string().into()))?;
+        let hash = self
+            .argon2(self.inner.params.clone())?
+            .hash_password(password.as_bytes(), &salt)
+            .map_err(|e| AuthError::Internal(e.to_string().into()))?;
+        Ok(PasswordHash(hash.to_string()))
+    }
+
+    /// Verifies `password` against `hash` (constant-time comparison) and reports whether
+    /// the hash is below the current parameters. Blocking.
+    ///
+    /// # Errors
+    /// [`AuthError::Internal`] if `hash` is not a valid PHC string.
+    pub fn verify(&self, password: &str, hash: &PasswordHash) -> Result<Verification, AuthError> {
+        let parsed = PhcHash::new(hash.as_str())
+            .map_err(|_| AuthError::Internal("stored password hash is not a PHC string".into()))?;
+        let stored = Params::try_from(&parsed).map_err(|_| {
+            AuthError::Internal("stored password hash has invalid parameters".into())
+        })?;
+        let matches = match self
+            .argon2(stored.clone())?
+            .verify_password(password.as_bytes(), &parsed)
+        {
+            Ok(()) => true,
+            Err(argon2::password_hash::Error::Password) => false,
+            Err(e) => return Err(AuthError::Internal(e.to_string().into())),
+        };
+        if !matches {
+            return Ok(Verification::Mismatch);
+        }
+        let policy = &self.inner.params;
+        let below = parsed.algorithm.as_str() != "argon2id"
+            || parsed.version != Some(Version::V0x13 as u32)
+            || stored.m_cost() < policy.m_cost()
+            || stored.t_cost() < policy.t_cost()
+            || stored.p_cost() < policy.p_cost();
+        Ok(if below {
+            Verification::MatchNeedsRehash
+        } else {
+            Verification::Match
+        })
+    }
+
+    /// Verifies `password` against a hash of a random password with the current
+    /// parameters, so that an unknown account costs the same time as a wrong password.
+    pub fn verify_dummy(&self, password: &str) {
+        let dummy = self.inner.dummy.get_or_init(|| {
+            let random = crate::crypto::random_id::<16>().unwrap_or_default();
+            self.hash(&random)
+                .unwrap_or_else(|_| PasswordHash(String::new()))
+        });
+        let _ = self.verify(password, dummy);
+    }
+
+    /// Runs `f` on the blocking pool under the concurrency bound (inline when no tokio
+    /// runtime is running).
+    async fn bounded<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&PasswordHasher) -> T + Send + 'static,
+    ) -> Result<T, AuthError> {
+        let permit = Arc::clone(&self.inner.permits)
+            .acquire_owned()
+            .await
+            .map_err(|_| AuthError::Internal("password hasher closed".into()))?;
+        let this = self.clone();
+        let run = move || {
+            let out = f(&this);
+            drop(permit);
+            out
+        };
+        if tokio::runtime::Handle::try_current().is_err() {
+            return Ok(run());
+        }
+        tokio::task::spawn_blocking(run)
+            .await
+            .map_err(|e| AuthError::Internal(Box::new(e)))
+    }
+
+    /// [`PasswordHasher::hash`] off the async executor, bounded.
+    ///
+    /// # Errors
+    /// As [`PasswordHasher::hash`].
+    pub async fn hash_async(&self, password: &str) -> Result<PasswordHash, AuthError> {
+        let password = password.to_owned();
+        self.bounded(move |h| h.hash(&password)).await?
+    }
+
+    /// [`PasswordHasher::verify`] off the async executor, bounded.
+    ///
+    /// # Errors
+    /// As [`PasswordHasher::verify`].
+    pub async fn verify_async(
+        &self,
+        password: &str,
+        hash: &PasswordHash,
+    ) -> Result<Verification, AuthError> {
+        let (password, hash) = (password.to_owned(), hash.clone());
+        self.bounded(move |h| h.verify(&password, &hash)).await?
+    }
+
+    /// [`PasswordHasher::verify_dummy`] off the async executor, bounded.
+    ///
+    /// # Errors
+    /// [`AuthError::Internal`] if the blocking task fails.
+    pub async fn verify_dummy_async(&self, password: &str) -> Result<(), AuthError> {
+        let password = password.to_owned();
+        self.bounded(move |h| h.verify_dummy(&password)).await
+    }
+}
+
+/// Checks a candidate password against a corpus of breached passwords (for example the
+/// k-anonymity range API of Have I Been Pwned).
+#[async_trait]
+pub trait BreachedPasswordCheck: Send + Sync + 'static {
+    /// `true` if `password` is known to be breached.
+    ///
+    /// # Errors
+    /// A [`StoreError`] if the corpus cannot be queried; registration then fails with
+    /// [`AuthError::Unavailable`] or [`AuthError::Internal`].
+    async fn is_breached(&self, password: &str) -> Result<bool, StoreError>;
+}
+
+/// What a new password must satisfy: NIST SP 800-63B §3.1.1.2. Length is counted in
+/// Unicode code points; there are no composition rules and no truncation.
+#[derive(Clone)]
+#[must_use]
+pub struct PasswordPolicy {
+    min_chars: usize,
+    max_chars: usize,
+    breached: Option<Arc<dyn BreachedPasswordCheck>>,
+}
+
+impl fmt::Debug for PasswordPolicy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PasswordPolicy")
+            .field("min_chars", &self.min_chars)
+            .field("max_chars", &self.max_chars)
+            .field("breached_check", &self.breached.is_some())
+            .finish()
+    }
+}
+
+impl Default for PasswordPolicy {
+    fn default() -> Self {
+        PasswordPolicy {
+            min_chars: 8,
+            max_chars: 1024,
+            breached: None,
+        }
+    }
+}
+
+impl PasswordPolicy {
+    /// 8..=1024 code points, no breached-password check.
+    pub fn new() -> Self {
+        PasswordPolicy::default()
+    }
+
+    /// Minimum length in code points.
+    pub fn min_chars(mut self, n: usize) -> Self {
+        self.min_chars = n;
+        self
+    }
+
+    /// Maximum length in code points.
+    pub fn max_chars(mut self, n: usize) -> Self {
+        self.max_chars = n;
+        self
+    }
+
+    /// Adds a breached-password check.
+    pub fn breached_check(mut self, check: Arc<dyn BreachedPasswordCheck>) -> Self {
+        self.breached = Some(check);
+        self
+    }
+
+    /// Checks a new password.
+    ///
+    /// # Errors
+    /// [`AuthError::WeakPassword`] with the reason; a failing breached check as
+    /// [`AuthError::Unavailable`] or [`AuthError::Internal`].
+    pub async fn check(&self, password: &str) -> Result<(), AuthError> {
+        let chars = password.chars().count();
+        if chars < self.min_chars {
+            return Err(AuthError::WeakPassword(PasswordRejection::TooShort));
+        }
+        if chars > self.max_chars {
+            return Err(AuthError::WeakPassword(PasswordRejection::TooLong));
+        }
+        if let Some(check) = &self.breached
+            && check.is_breached(password).await?
+        {
+            return Err(AuthError::WeakPassword(PasswordRejection::Breached));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fast() -> PasswordHasher {
+        PasswordHasher::builder()
+            .memory_kib(64)
+            .iterations(1)
+            .build()
+            .unwrap()
+    }
+
+    #[test]
+    fn hash_and_verify_round_trip() {
+        let h = fast();
+        let hash = h.hash("correct horse").unwrap();
+        assert!(hash.as_str().starts_with("$argon2id$v=19$m=64,t=1,p=1$"));
+        assert_eq!(
+            h.verify("correct horse", &hash).unwrap(),
+            Verification::Match
+        );
+        assert_eq!(
+            h.verify("correct horsE", &hash).unwrap(),
+            Verification::Mismatch
+        );
+        assert_ne!(h.hash("correct horse").unwrap(), hash, "salts must differ");
+        assert!(!format!("{hash:?}").contains("argon2"));
+    }
+
+    #[test]
+    fn default_parameters_are_owasp() {
+        let hash = PasswordHasher::default().hash("pw").unwrap();
+        assert!(
+            hash.as_str().starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
+            "{}",
+            hash.as_str()
+        );
+    }
+
+    #[test]
+    fn weaker_hashes_need_rehash() {
+        let weak = fast().hash("pw").unwrap();
+        let strong = PasswordHasher::builder()
+            .memory_kib(128)
+            .iterations(2)
+            .build()
+            .unwrap();
+        assert_eq!(
+            strong.verify("pw", &weak).unwrap(),
+            Verification::MatchNeedsRehash
+        );
+        let argon2i = Argon2::new(
+            argon2::Algorithm::Argon2i,
+            Version::V0x13,
+            Params::new(128, 2, 1, None).unwrap(),
+        )
+        .hash_password(b"pw", &SaltString::encode_b64(b"0123456789abcdef").unwrap())
+        .unwrap()
+        .to_string();
+        assert_eq!(
+            strong.verify("pw", &PasswordHash::new(argon2i)).unwrap(),
+            Verification::MatchNeedsRehash
+        );
+    }
+
+    #[test]
+    fn pepper_is_required_to_verify() {
+        let peppered = PasswordHasher::builder()
+            .memory_kib(64)
+            .iterations(1)
+            .pepper(*b"pepper-pepper")
+            .build()
+            .unwrap();
+        let hash = peppered.hash("pw").unwrap();
+        assert!(peppered.verify("pw", &hash).unwrap().is_match());
+        assert!(!fast().verify("pw", &hash).unwrap().is_match());
+        assert!(!format!("{peppered:?}").contains("pepper-pepper"));
+    }
+
+    #[test]
+    fn corrupt_hash_is_an_internal_error() {
+        assert!(matches!(
+            fast().verify("pw", &PasswordHash::new("nonsense")),
+            Err(AuthError::Internal(_))
+        ));
+    }
+
+    #[tokio::test]
+    async fn policy_counts_code_points_without_composition_rules() {
+        let p = PasswordPolicy::new();
+        assert!(p.check("aaaaaaaa").await.is_ok());
+        assert!(matches!(
+            p.check("ééééééé").await,
+            Err(AuthError::WeakPassword(PasswordRejection::TooShort))
+        ));
+        // 8 code points, 32 bytes: accepted (not truncated, not counted in bytes).
+        assert!(p.check("😀😀😀😀😀😀😀😀").await.is_ok());
+        assert!(p.check(&"x".repeat(1024)).await.is_ok());
+        assert!(matches!(
+            p.check(&"x".repeat(1025)).await,
+            Err(AuthError::WeakPassword(PasswordRejection::TooLong))
+        ));
+    }
+
+    #[tokio::test]
+    async fn breached_hook() {
+        struct Corpus;
+        #[async_trait]
+        impl BreachedPasswordCheck for Corpus {
+            async fn is_breached(&self, password: &str) -> Result<bool, StoreError> {
+                Ok(password == "password1")
+            }
+        }
+        let p = PasswordPolicy::new().breached_check(Arc::new(Corpus));
+        assert!(matches!(
+            p.check("password1").await,
+            Err(AuthError::WeakPassword(PasswordRejection::Breached))
+        ));
+        assert!(p.check("password2").await.is_ok());
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn async_hashing_is_bounded() {
+        let h = PasswordHasher::builder()
+            .memory_kib(64)
+            .iterations(1)
+            .max_concurrent(1)
+            .build()
+            .unwrap();
+        let hash = h.hash_async("pw").await.unwrap();
+        let tasks: Vec<_> = (0..8)
+            .map(|_| {
+                let (h, hash) = (h.clone(), hash.clone());
+                tokio::spawn(async move {
+                    assert!(h.inner.permits.available_permits() <= 1);
+                    h.verify_async("pw", &hash).await.unwrap()
+                })
+            })
+            .collect();
+        for t in tasks {
+            assert!(t.await.unwrap().is_match());
+        }
+        assert_eq!(h.inner.permits.available_permits(), 1);
+        h.verify_dummy_async("pw").await.unwrap();
+    }
+}

@@ -1,0 +1,166 @@
+//! The storage traits the authentication flow needs, and in-memory implementations.
+//!
+//! Stores do I/O, so they are async (`#[async_trait]`, dyn-compatible) and are held as
+//! `Arc<dyn …>`. `Ok(None)` means absent; `Err` only means the backend failed. A backend
+//! that cannot be reached in time returns [`StoreError::Unavailable`], which becomes a
+//! `503` with `Retry-After`.
+
+use std::fmt;
+
+use async_trait::async_trait;
+use time::OffsetDateTime;
+
+use crate::error::StoreError;
+use crate::password::PasswordHash;
+
+pub mod memory;
+
+/// A registered user.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct User {
+    /// Stable id, put in the `sub` claim.
+    pub id: String,
+    /// Email address, normalized to lowercase by the [`Authenticator`](crate::Authenticator).
+    pub email: String,
+    /// argon2id PHC string.
+    pub password_hash: PasswordHash,
+    /// Roles, copied into access tokens.
+    pub roles: Vec<String>,
+    /// A disabled user cannot log in or refresh.
+    pub disabled: bool,
+    /// Creation time.
+    pub created_at: OffsetDateTime,
+}
+
+/// A user to create; the store assigns the id and `created_at`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewUser {
+    /// Normalized email address.
+    pub email: String,
+    /// argon2id PHC string.
+    pub password_hash: PasswordHash,
+    /// Initial roles.
+    pub roles: Vec<String>,
+}
+
+/// Users: email + password hash + roles.
+#[async_trait]
+pub trait UserStore: Send + Sync + 'static {
+    /// Finds a user by normalized email. Lookups are case-insensitive: the authenticator
+    /// lowercases emails before every call, and SQL stores also compare case-insensitively.
+    async fn find_by_email(&self, email: &str) -> Result<Option<User>, StoreError>;
+
+    /// Finds a user by id.
+    async fn find_by_id(&self, id: &str) -> Result<Option<User>, StoreError>;
+
+    /// Creates a user.
+    ///
+    /// # Errors
+    /// [`StoreError::Conflict`] if the email is taken, decided atomically: of two
+    /// concurrent registrations of one email, exactly one succeeds.
+    async fn create(&self, user: NewUser) -> Result<User, StoreError>;
+
+    /// Replaces a user's password hash.
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`] if there is no such user.
+    async fn update_password_hash(&self, id: &str, hash: &PasswordHash) -> Result<(), StoreError>;
+
+    /// Replaces a user's roles.
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`] if there is no such user.
+    async fn set_roles(&self, id: &str, roles: &[String]) -> Result<(), StoreError>;
+
+    /// Disables or re-enables a user.
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`] if there is no such user.
+    async fn set_disabled(&self, id: &str, disabled: bool) -> Result<(), StoreError>;
+}
+
+/// The SHA-256 of a refresh token. Stores only ever see this, never the token.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct TokenHash(pub [u8; 32]);
+
+impl TokenHash {
+    /// Lowercase hex, for stores that keep text.
+    pub fn to_hex(&self) -> String {
+        use fmt::Write as _;
+        self.0.iter().fold(String::with_capacity(64), |mut s, b| {
+            let _ = write!(s, "{b:02x}");
+            s
+        })
+    }
+}
+
+impl fmt::Debug for TokenHash {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("TokenHash([redacted])")
+    }
+}
+
+/// A stored refresh token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RefreshTokenRecord {
+    /// Hash of the token.
+    pub token_hash: TokenHash,
+    /// The family (session): every token rotated from one login.
+    pub family_id: String,
+    /// The user it was issued to.
+    pub user_id: String,
+    /// When it was issued.
+    pub issued_at: OffsetDateTime,
+    /// When it expires.
+    pub expires_at: OffsetDateTime,
+}
+
+/// The result of [`RefreshTokenStore::consume`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Consumed {
+    /// The token was live and is now spent: rotate it.
+    Rotated(RefreshTokenRecord),
+    /// The token had already been spent: someone replays it. Revoke its family.
+    Reused(RefreshTokenRecord),
+    /// Unknown, expired, or of a revoked family.
+    Invalid,
+}
+
+/// Refresh tokens, stored only as hashes, grouped into families for rotation and reuse
+/// detection (RFC 9700 §4.14.2).
+#[async_trait]
+pub trait RefreshTokenStore: Send + Sync + 'static {
+    /// Stores a new token. A token inserted into a family that is already revoked must
+    /// never be consumable.
+    async fn insert(&self, record: RefreshTokenRecord) -> Result<(), StoreError>;
+
+    /// Atomically spends a token. Of any number of concurrent calls for one token, even
+    /// from different processes, at most one returns [`Consumed::Rotated`]; the others
+    /// see [`Consumed::Reused`]. Spent tokens are kept (marked) until they expire, so a
+    /// replay is recognised.
+    async fn consume(&self, hash: &TokenHash, now: OffsetDateTime) -> Result<Consumed, StoreError>;
+
+    /// Revokes every token of a family, including ones inserted later.
+    async fn revoke_family(&self, family_id: &str) -> Result<(), StoreError>;
+
+    /// Revokes every family of a user and returns their ids.
+    async fn revoke_user(&self, user_id: &str) -> Result<Vec<String>, StoreError>;
+
+    /// Deletes tokens that expired before `now`; returns how many. Run it periodically.
+    async fn purge_expired(&self, now: OffsetDateTime) -> Result<u64, StoreError>;
+}
+
+/// Revoked access tokens (`jti`) and sessions (`sid`), each kept until the last token it
+/// could apply to has expired.
+#[async_trait]
+pub trait RevocationStore: Send + Sync + 'static {
+    /// Revokes `id` until `expires_at`.
+    async fn revoke(&self, id: &str, expires_at: OffsetDateTime) -> Result<(), StoreError>;
+
+    /// `true` if any of `ids` is revoked. One round trip for all of them.
+    async fn is_revoked(&self, ids: &[&str]) -> Result<bool, StoreError>;
+
+    /// Deletes revocations that expired before `now`; returns how many.
+    async fn purge_expired(&self, now: OffsetDateTime) -> Result<u64, StoreError>;
+}

@@ -1,0 +1,156 @@
+//! Test helpers (feature `testing`): a steerable clock, token minting and a ready
+//! in-memory authenticator with cheap password hashing.
+
+use std::sync::{Arc, Mutex};
+
+use time::{Duration, OffsetDateTime};
+
+use crate::clock::Clock;
+use crate::{
+    Algorithm, AuthError, Authenticator, Jwt, KeySet, PasswordHasher, SigningKey, TokenIssuer,
+};
+
+/// A clock that stands still until told to move.
+#[derive(Debug)]
+pub struct ManualClock {
+    now: Mutex<OffsetDateTime>,
+}
+
+impl ManualClock {
+    /// A clock stopped at `now`, truncated to whole seconds.
+    pub fn new(now: OffsetDateTime) -> Self {
+        ManualClock {
+            now: Mutex::new(now.replace_nanosecond(0).unwrap_or(now)),
+        }
+    }
+
+    /// A clock stopped at the current system time.
+    pub fn now_utc() -> Self {
+        ManualClock::new(OffsetDateTime::now_utc())
+    }
+
+    /// Moves the clock by `by` (negative moves it back).
+    pub fn advance(&self, by: Duration) {
+        let mut now = self.now.lock().unwrap_or_else(|e| e.into_inner());
+        *now += by;
+    }
+
+    /// Sets the clock.
+    pub fn set(&self, to: OffsetDateTime) {
+        *self.now.lock().unwrap_or_else(|e| e.into_inner()) = to;
+    }
+}
+
+impl Clock for ManualClock {
+    fn now(&self) -> OffsetDateTime {
+        *self.now.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// A password hasher with tiny argon2id parameters (64 KiB, one pass): fast tests, no
+/// security. Never use it outside tests.
+///
+/// # Panics
+/// Never: the parameters are constant and valid.
+pub fn fast_hasher() -> PasswordHasher {
+    PasswordHasher::builder()
+        .memory_kib(64)
+        .iterations(1)
+        .build()
+        .unwrap_or_else(|_| unreachable!("constant parameters are valid"))
+}
+
+/// The issuer and audience of [`TestAuth`] tokens.
+pub const TEST_ISSUER: &str = "authcore-test";
+
+/// An in-memory authenticator with a random HS256 key, a [`ManualClock`] and
+/// [`fast_hasher`], ready for tests.
+///
+/// ```
+/// use authcore::testing::TestAuth;
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let t = TestAuth::new();
+/// let token = t.mint("user-1", &["admin"])?;
+/// let claims = t.auth.authenticate_token(&token).await?;
+/// assert!(claims.has_role("admin"));
+///
+/// t.clock.advance(time::Duration::hours(1));
+/// assert!(t.auth.authenticate_token(&token).await.is_err()); // expired
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Debug, Clone)]
+pub struct TestAuth {
+    /// The authenticator.
+    pub auth: Arc<Authenticator>,
+    /// Its issuer and verifier.
+    pub jwt: Arc<Jwt>,
+    /// The clock both use.
+    pub clock: Arc<ManualClock>,
+}
+
+impl Default for TestAuth {
+    fn default() -> Self {
+        TestAuth::new()
+    }
+}
+
+impl TestAuth {
+    /// A fresh authenticator; the clock starts at the current time.
+    ///
+    /// # Panics
+    /// If the system's random generator fails.
+    pub fn new() -> Self {
+        let key = SigningKey::generate(Algorithm::HS256)
+            .unwrap_or_else(|e| panic!("key generation: {e}"));
+        Self::with_keys(KeySet::new(key))
+    }
+
+    /// A fresh authenticator with the given keys.
+    ///
+    /// # Panics
+    /// If `keys` has no signing key.
+    pub fn with_keys(keys: KeySet) -> Self {
+        let clock = Arc::new(ManualClock::now_utc());
+        let jwt = Arc::new(
+            Jwt::builder()
+                .keys(keys)
+                .issuer(TEST_ISSUER)
+                .audience(TEST_ISSUER)
+                .clock(clock.clone())
+                .build()
+                .unwrap_or_else(|e| panic!("test JWT configuration: {e}")),
+        );
+        let auth = Authenticator::builder()
+            .jwt(jwt.clone())
+            .memory_stores()
+            .password_hasher(fast_hasher())
+            .clock(clock.clone())
+            .build()
+            .unwrap_or_else(|e| panic!("test authenticator: {e}"));
+        TestAuth {
+            auth: Arc::new(auth),
+            jwt,
+            clock,
+        }
+    }
+
+    /// Mints an access token for `subject` with `roles`, without a session.
+    ///
+    /// # Errors
+    /// [`AuthError::Internal`] if signing fails.
+    pub fn mint(&self, subject: &str, roles: &[&str]) -> Result<String, AuthError> {
+        let roles: Vec<String> = roles.iter().map(|r| (*r).to_owned()).collect();
+        Ok(TokenIssuer::<()>::issue(&*self.jwt, subject, &roles, None, ())?.token)
+    }
+
+    /// `Authorization` header value for a minted token.
+    ///
+    /// # Errors
+    /// As [`TestAuth::mint`].
+    pub fn bearer(&self, subject: &str, roles: &[&str]) -> Result<String, AuthError> {
+        Ok(format!("Bearer {}", self.mint(subject, roles)?))
+    }
+}

@@ -1,0 +1,65 @@
+//! The token traits and their JWT implementation.
+
+use std::fmt;
+
+use time::OffsetDateTime;
+
+use crate::{AuthError, Claims};
+
+pub(crate) mod jwt;
+
+/// Issues signed access tokens.
+///
+/// Synchronous and dyn-compatible: signing is CPU-bound microseconds.
+pub trait TokenIssuer<E = ()>: Send + Sync {
+    /// Issues an access token for `subject` with `roles`, the session (refresh-token
+    /// family) `session`, and the application's `extra` claims.
+    ///
+    /// # Errors
+    /// [`AuthError::Internal`] if signing fails.
+    fn issue(
+        &self,
+        subject: &str,
+        roles: &[String],
+        session: Option<&str>,
+        extra: E,
+    ) -> Result<IssuedToken, AuthError>;
+
+    /// The lifetime of the access tokens this issuer makes.
+    fn access_ttl(&self) -> time::Duration;
+}
+
+/// Verifies access tokens.
+pub trait TokenVerifier<E = ()>: Send + Sync {
+    /// Verifies `token` (the compact serialization, without the `Bearer ` prefix) and
+    /// returns its claims. Revocation is not checked here; see
+    /// [`Authenticator::authenticate`](crate::Authenticator::authenticate).
+    ///
+    /// # Errors
+    /// The token failures of [`AuthError`]: `TokenTooLarge`, `Malformed`,
+    /// `UnsupportedAlgorithm`, `UnknownKey`, `BadSignature`, `WrongType`, `Expired`,
+    /// `NotYetValid`, `WrongIssuer`, `WrongAudience`.
+    fn verify(&self, token: &str) -> Result<Claims<E>, AuthError>;
+}
+
+/// A freshly issued access token.
+#[derive(Clone)]
+#[non_exhaustive]
+pub struct IssuedToken {
+    /// The compact JWS. Treat it as a secret.
+    pub token: String,
+    /// Its `jti`.
+    pub jti: String,
+    /// Its `exp`.
+    pub expires_at: OffsetDateTime,
+}
+
+impl fmt::Debug for IssuedToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("IssuedToken")
+            .field("token", &"[redacted]")
+            .field("jti", &self.jti)
+            .field("expires_at", &self.expires_at)
+            .finish()
+    }
+}
