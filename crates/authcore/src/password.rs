@@ -533,26 +533,67 @@ mod tests {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn async_hashing_is_bounded() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        for limit in [1, 3] {
+            let h = PasswordHasher::builder()
+                .memory_kib(64)
+                .iterations(1)
+                .max_concurrent(limit)
+                .build()
+                .unwrap();
+            let (now, peak) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+            let tasks: Vec<_> = (0..12)
+                .map(|_| {
+                    let (h, now, peak) = (h.clone(), now.clone(), peak.clone());
+                    tokio::spawn(async move {
+                        h.bounded(move |_| {
+                            let inside = now.fetch_add(1, Ordering::SeqCst) + 1;
+                            peak.fetch_max(inside, Ordering::SeqCst);
+                            std::thread::sleep(std::time::Duration::from_millis(5));
+                            now.fetch_sub(1, Ordering::SeqCst);
+                        })
+                        .await
+                        .unwrap();
+                    })
+                })
+                .collect();
+            for t in tasks {
+                t.await.unwrap();
+            }
+            assert_eq!(
+                peak.load(Ordering::SeqCst),
+                limit,
+                "at most {limit} hashes at once, and the bound is reached"
+            );
+        }
+    }
+
+    /// Hashing runs on the blocking pool: a single-threaded executor keeps serving other
+    /// tasks while a burst of verifications is in flight.
+    #[tokio::test(flavor = "current_thread")]
+    async fn hashing_does_not_block_the_executor() {
         let h = PasswordHasher::builder()
-            .memory_kib(64)
-            .iterations(1)
-            .max_concurrent(1)
+            .memory_kib(4096)
+            .iterations(3)
+            .max_concurrent(2)
             .build()
             .unwrap();
-        let hash = h.hash_async("pw").await.unwrap();
-        let tasks: Vec<_> = (0..8)
+        let hash = h.hash("pw").unwrap();
+        let burst: Vec<_> = (0..6)
             .map(|_| {
                 let (h, hash) = (h.clone(), hash.clone());
-                tokio::spawn(async move {
-                    assert!(h.inner.permits.available_permits() <= 1);
-                    h.verify_async("pw", &hash).await.unwrap()
-                })
+                tokio::spawn(async move { h.verify_async("pw", &hash).await.unwrap() })
             })
             .collect();
-        for t in tasks {
+        let mut ticks = 0;
+        while !burst.iter().all(tokio::task::JoinHandle::is_finished) {
+            tokio::task::yield_now().await;
+            ticks += 1;
+        }
+        assert!(ticks > 10, "the executor was starved: {ticks} ticks");
+        for t in burst {
             assert!(t.await.unwrap().is_match());
         }
-        assert_eq!(h.inner.permits.available_permits(), 1);
         h.verify_dummy_async("pw").await.unwrap();
     }
 }
