@@ -7,6 +7,13 @@ use serde::Serialize;
 
 use crate::AuthError;
 
+mod handlers;
+
+pub use handlers::{
+    MAX_BODY_BYTES, Response, UserView, jwks, logout, parse_body, refresh, register, token,
+    user_json,
+};
+
 /// Status codes the adapters send on success, so that no adapter holds a literal.
 pub mod status {
     /// `200 OK`.

@@ -532,3 +532,85 @@ fn debug_output_is_redacted() {
         assert!(!shown.contains(user.password_hash.as_str()));
     });
 }
+
+/// A store whose backend is down.
+struct Down;
+
+#[authcore::async_trait]
+impl authcore::RevocationStore for Down {
+    async fn revoke(&self, _: &str, _: time::OffsetDateTime) -> Result<(), authcore::StoreError> {
+        Err(authcore::StoreError::unavailable("connection refused"))
+    }
+    async fn is_revoked(&self, _: &[&str]) -> Result<bool, authcore::StoreError> {
+        Err(authcore::StoreError::unavailable("connection refused"))
+    }
+    async fn purge_expired(&self, _: time::OffsetDateTime) -> Result<u64, authcore::StoreError> {
+        Err(authcore::StoreError::unavailable("connection refused"))
+    }
+}
+
+#[authcore::async_trait]
+impl authcore::UserStore for Down {
+    async fn find_by_email(&self, _: &str) -> Result<Option<authcore::User>, authcore::StoreError> {
+        Err(authcore::StoreError::unavailable("timed out"))
+    }
+    async fn find_by_id(&self, _: &str) -> Result<Option<authcore::User>, authcore::StoreError> {
+        Err(authcore::StoreError::unavailable("timed out"))
+    }
+    async fn create(&self, _: NewUser) -> Result<authcore::User, authcore::StoreError> {
+        Err(authcore::StoreError::unavailable("timed out"))
+    }
+    async fn update_password_hash(
+        &self,
+        _: &str,
+        _: &authcore::PasswordHash,
+    ) -> Result<(), authcore::StoreError> {
+        Err(authcore::StoreError::unavailable("timed out"))
+    }
+    async fn set_roles(&self, _: &str, _: &[String]) -> Result<(), authcore::StoreError> {
+        Err(authcore::StoreError::unavailable("timed out"))
+    }
+    async fn set_disabled(&self, _: &str, _: bool) -> Result<(), authcore::StoreError> {
+        Err(authcore::StoreError::unavailable("timed out"))
+    }
+}
+
+/// With the revocation store down, no token is accepted unchecked, and the answer is a
+/// `503` with `Retry-After`, never a `401` or a `500`.
+#[tokio::test]
+async fn unavailable_stores_give_503_and_never_accept_a_token() {
+    let t = TestAuth::new();
+    let build = |users: Arc<dyn UserStore>, revocations: Arc<dyn authcore::RevocationStore>| {
+        authcore::Authenticator::builder()
+            .jwt(t.jwt.clone())
+            .memory_stores()
+            .users(users)
+            .revocations(revocations)
+            .password_hasher(fast_hasher())
+            .build()
+            .unwrap()
+    };
+    let auth = build(Arc::new(MemoryUserStore::new()), Arc::new(Down));
+    let token = t.bearer("user-1", &[]).unwrap();
+    let err = auth.authenticate(Some(token.as_bytes())).await.unwrap_err();
+    assert!(matches!(err, AuthError::Unavailable(_)), "{err:?}");
+    let response = http::error_response(&err);
+    assert_eq!(
+        (response.status, response.body.error),
+        (503, "temporarily_unavailable")
+    );
+    assert!(response.retry_after.is_some());
+
+    let auth = build(
+        Arc::new(Down),
+        Arc::new(authcore::store::memory::MemoryRevocationStore::new()),
+    );
+    assert!(matches!(
+        auth.login(EMAIL, PASSWORD).await,
+        Err(AuthError::Unavailable(_))
+    ));
+    assert!(matches!(
+        auth.register(EMAIL, PASSWORD).await,
+        Err(AuthError::Unavailable(_))
+    ));
+}
