@@ -59,13 +59,9 @@ struct Header<'a> {
 }
 
 fn is_access_token_typ(typ: &str) -> bool {
-    // Media types are case-insensitive; RFC 9068 allows the `application/` prefix.
-    let typ = if typ.len() > 12 && typ[..12].eq_ignore_ascii_case("application/") {
-        &typ[12..]
-    } else {
-        typ
-    };
-    typ.eq_ignore_ascii_case(TYP)
+    // Media types are case-insensitive; RFC 9068 allows the `application/` prefix. Compare
+    // whole strings: slicing a `str` at a byte offset could split a character and panic.
+    typ.eq_ignore_ascii_case(TYP) || typ.eq_ignore_ascii_case("application/at+jwt")
 }
 
 /// Builds a [`Jwt`] (issuer and verifier) or a verify-only [`JwtVerifier`].
@@ -490,5 +486,38 @@ impl<E: Serialize> TokenIssuer<E> for Jwt {
 impl<E: DeserializeOwned> TokenVerifier<E> for Jwt {
     fn verify(&self, token: &str) -> Result<Claims<E>, AuthError> {
         self.verifier.verify(token)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Found by the `verify` fuzz target: a multi-byte character at byte 12 of `typ`
+    /// panicked before the signature was checked.
+    #[test]
+    fn typ_with_multibyte_characters_does_not_panic() {
+        for typ in [
+            "applicationé",
+            "applicationéat+jwt",
+            "é",
+            "application/at+jwté",
+            "€€€€€€€€€€€€€€",
+        ] {
+            assert!(!is_access_token_typ(typ), "{typ}");
+        }
+        assert!(is_access_token_typ("Application/AT+JWT"));
+        let key = crate::SigningKey::hmac(crate::Algorithm::HS256, &[7; 32]).unwrap();
+        let verifier = JwtVerifier::builder()
+            .keys(KeySet::new(key))
+            .issuer("i")
+            .audience("a")
+            .build_verifier()
+            .unwrap();
+        let token = "eyJhbGciOiJIUzI1NiIsInR5cCI6ImFwcGxpY2F0aW9uw6kifQ.e.e";
+        assert!(matches!(
+            TokenVerifier::<()>::verify(&verifier, token),
+            Err(AuthError::Malformed)
+        ));
     }
 }
