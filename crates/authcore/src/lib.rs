@@ -9,6 +9,7 @@ pub mod http;
 mod jwks;
 mod keys;
 mod password;
+mod roles;
 mod service;
 pub mod store;
 #[cfg(feature = "testing")]
@@ -25,6 +26,7 @@ pub use password::{
     BreachedPasswordCheck, PasswordHash, PasswordHasher, PasswordHasherBuilder, PasswordPolicy,
     Verification,
 };
+pub use roles::RequiredRoles;
 pub use service::{Authenticator, AuthenticatorBuilder, TokenPair};
 pub use store::{RefreshTokenStore, RevocationStore, User, UserStore};
 pub use time;

@@ -21,7 +21,7 @@ use crate::store::{
     UserStore,
 };
 use crate::token::{TokenIssuer, TokenVerifier};
-use crate::{AuthError, Claims, Jwt, http};
+use crate::{AuthError, Claims, Jwt, RequiredRoles, http};
 
 /// Length of a refresh token: 32 random bytes in base64url (256 bits of entropy).
 const REFRESH_TOKEN_LEN: usize = 43;
@@ -414,6 +414,20 @@ impl<E: Send + Sync + 'static> Authenticator<E> {
     /// [`AuthError::InsufficientRole`] (a `403`) if one is missing.
     pub fn authorize(&self, claims: &Claims<E>, roles: &[&str]) -> Result<(), AuthError> {
         if claims.has_roles(roles) {
+            Ok(())
+        } else {
+            info!(target: "authcore", event = "forbidden", user_id = %claims.sub);
+            Err(AuthError::InsufficientRole)
+        }
+    }
+
+    /// Requires the roles of `R` (see [`role!`](crate::role)); the typed form of
+    /// [`Authenticator::authorize`] that the adapters' `Authorized<R>` extractors use.
+    ///
+    /// # Errors
+    /// [`AuthError::InsufficientRole`] (a `403`).
+    pub fn require<R: RequiredRoles>(&self, claims: &Claims<E>) -> Result<(), AuthError> {
+        if R::allows(claims) {
             Ok(())
         } else {
             info!(target: "authcore", event = "forbidden", user_id = %claims.sub);

@@ -1,6 +1,8 @@
 //! Test helpers (feature `testing`): a steerable clock, token minting and a ready
 //! in-memory authenticator with cheap password hashing.
 
+pub mod adapter;
+
 use std::sync::{Arc, Mutex};
 
 use time::{Duration, OffsetDateTime};
