@@ -82,6 +82,25 @@ pub fn bearer_token(header: Option<&[u8]>) -> Result<&str, AuthError> {
     std::str::from_utf8(token).map_err(|_| AuthError::MalformedHeader)
 }
 
+/// The request's one `Authorization` value, from all the values it carries: `None`
+/// without one, [`AuthError::MalformedHeader`] with several (RFC 9110 §5.3: a field that
+/// is not a list must not repeat, and guessing which one counts would differ between
+/// frameworks). Adapters pass every value of the header here, then the result to
+/// [`Authenticator::authenticate`](crate::Authenticator::authenticate).
+///
+/// # Errors
+/// [`AuthError::MalformedHeader`] for more than one value.
+pub fn single_header<'a>(
+    values: impl IntoIterator<Item = &'a [u8]>,
+) -> Result<Option<&'a [u8]>, AuthError> {
+    let mut values = values.into_iter();
+    let first = values.next();
+    match values.next() {
+        None => Ok(first),
+        Some(_) => Err(AuthError::MalformedHeader),
+    }
+}
+
 /// Strips optional whitespace (RFC 9110 §5.6.3: spaces and tabs only; CR, LF and other
 /// controls stay and make the header malformed).
 fn trim_ows(bytes: &[u8]) -> &[u8] {
@@ -307,6 +326,19 @@ mod tests {
                 "{malformed:?}"
             );
         }
+    }
+
+    #[test]
+    fn one_authorization_header_at_most() {
+        assert_eq!(single_header([]).unwrap(), None);
+        assert_eq!(
+            single_header([&b"Bearer a"[..]]).unwrap(),
+            Some(&b"Bearer a"[..])
+        );
+        assert!(matches!(
+            single_header([&b"Bearer a"[..], b"Bearer a"]),
+            Err(AuthError::MalformedHeader)
+        ));
     }
 
     #[test]

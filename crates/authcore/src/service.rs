@@ -392,6 +392,24 @@ impl<E: Send + Sync + 'static> Authenticator<E> {
         result
     }
 
+    /// For routes that also serve anonymous callers: `Ok(None)` when the request carries
+    /// no bearer credentials (no `Authorization` header, or one of another scheme, RFC 6750
+    /// §3.1), the claims for a good token, and the error for a bad one — a bad token is
+    /// never silently treated as anonymous.
+    ///
+    /// # Errors
+    /// As [`Authenticator::authenticate`], except [`AuthError::MissingCredentials`].
+    pub async fn authenticate_optional(
+        &self,
+        authorization: Option<&[u8]>,
+    ) -> Result<Option<Claims<E>>, AuthError> {
+        match self.authenticate(authorization).await {
+            Ok(claims) => Ok(Some(claims)),
+            Err(AuthError::MissingCredentials) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
     /// Like [`Authenticator::authenticate`], for a bare token.
     ///
     /// # Errors

@@ -15,6 +15,27 @@ use crate::password::PasswordHash;
 
 pub mod memory;
 
+/// A new user id: a random UUID (version 4) in its hyphenated lowercase form, for stores
+/// whose database does not assign ids.
+///
+/// # Errors
+/// [`StoreError::Backend`] if the system's random generator fails.
+pub fn new_user_id() -> Result<String, StoreError> {
+    let mut b = crate::crypto::random_bytes::<16>()
+        .map_err(|_| StoreError::backend("random generator failed"))?;
+    b[6] = (b[6] & 0x0f) | 0x40;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    let hex: String = b.iter().map(|x| format!("{x:02x}")).collect();
+    Ok(format!(
+        "{}-{}-{}-{}-{}",
+        &hex[..8],
+        &hex[8..12],
+        &hex[12..16],
+        &hex[16..20],
+        &hex[20..]
+    ))
+}
+
 /// A registered user.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct User {
@@ -163,4 +184,16 @@ pub trait RevocationStore: Send + Sync + 'static {
 
     /// Deletes revocations that expired before `now`; returns how many.
     async fn purge_expired(&self, now: OffsetDateTime) -> Result<u64, StoreError>;
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn user_ids_are_uuid_v4() {
+        let id = super::new_user_id().unwrap();
+        assert_eq!(id.len(), 36);
+        assert_eq!(&id[14..15], "4");
+        assert!(matches!(&id[19..20], "8" | "9" | "a" | "b"));
+        assert_ne!(id, super::new_user_id().unwrap());
+    }
 }

@@ -2,6 +2,7 @@
 //! in-memory authenticator with cheap password hashing.
 
 pub mod adapter;
+pub mod conformance;
 
 use std::sync::{Arc, Mutex};
 

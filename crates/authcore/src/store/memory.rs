@@ -7,7 +7,6 @@ use std::sync::{Mutex, MutexGuard, RwLock};
 use async_trait::async_trait;
 use time::OffsetDateTime;
 
-use crate::crypto::random_bytes;
 use crate::error::StoreError;
 use crate::password::PasswordHash;
 use crate::store::{
@@ -21,22 +20,6 @@ fn poisoned() -> StoreError {
 
 fn lock<T>(m: &Mutex<T>) -> Result<MutexGuard<'_, T>, StoreError> {
     m.lock().map_err(|_| poisoned())
-}
-
-/// A random UUID (version 4) string.
-pub(crate) fn new_uuid() -> Result<String, StoreError> {
-    let mut b = random_bytes::<16>().map_err(|_| StoreError::backend("random generator failed"))?;
-    b[6] = (b[6] & 0x0f) | 0x40;
-    b[8] = (b[8] & 0x3f) | 0x80;
-    let hex: String = b.iter().map(|x| format!("{x:02x}")).collect();
-    Ok(format!(
-        "{}-{}-{}-{}-{}",
-        &hex[..8],
-        &hex[8..12],
-        &hex[12..16],
-        &hex[16..20],
-        &hex[20..]
-    ))
 }
 
 #[derive(Debug, Default)]
@@ -87,7 +70,7 @@ impl UserStore for MemoryUserStore {
             return Err(StoreError::Conflict);
         }
         let user = User {
-            id: new_uuid()?,
+            id: crate::store::new_user_id()?,
             email: new.email,
             password_hash: new.password_hash,
             roles: new.roles,
@@ -250,19 +233,5 @@ impl RevocationStore for MemoryRevocationStore {
         let before = map.len();
         map.retain(|_, until| *until > now);
         Ok((before - map.len()) as u64)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn uuids_are_version_4() {
-        let id = new_uuid().unwrap();
-        assert_eq!(id.len(), 36);
-        assert_eq!(&id[14..15], "4");
-        assert!(matches!(&id[19..20], "8" | "9" | "a" | "b"));
-        assert_ne!(id, new_uuid().unwrap());
     }
 }

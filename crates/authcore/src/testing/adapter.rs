@@ -9,7 +9,7 @@
 //! | `GET /.well-known/jwks.json` | the adapter's JWKS route (part of `routes`) |
 //! | `GET /me` | `Authenticated` → `{"sub": sub, "roles": roles}` |
 //! | `GET /admin` | `Authorized<Admin>` → `{"ok": true}` |
-//! | `GET /maybe` | `MaybeAuthenticated` → `{"sub": sub}` or `{"sub": null}` |
+//! | `GET /maybe` | `MaybeAuthenticated` (via `Authenticator::authenticate_optional`) → `{"sub": sub}` or `{"sub": null}` |
 //! | `GET /group/ping` | no extractor, behind the adapter's route-group guard → `{"pong": true}` |
 //! | `GET /admin-group/ping` | no extractor, behind the group guard requiring [`Admin`] → `{"pong": true}` |
 //!
@@ -38,7 +38,8 @@ pub struct Request {
     pub method: &'static str,
     /// Path, starting with `/`.
     pub path: &'static str,
-    /// Headers as raw bytes (one case sends a non-UTF-8 `Authorization`).
+    /// Headers as raw bytes, in order; a name may repeat and each occurrence must be sent
+    /// (appended, not replaced). One case sends a non-UTF-8 `Authorization`.
     pub headers: Vec<(&'static str, Vec<u8>)>,
     /// Body.
     pub body: Vec<u8>,

@@ -614,3 +614,32 @@ async fn unavailable_stores_give_503_and_never_accept_a_token() {
         Err(AuthError::Unavailable(_))
     ));
 }
+
+#[tokio::test]
+async fn optional_authentication_is_none_only_without_bearer_credentials() {
+    let t = TestAuth::new();
+    let pair = logged_in(&t).await;
+    assert!(t.auth.authenticate_optional(None).await.unwrap().is_none());
+    assert!(
+        t.auth
+            .authenticate_optional(Some(b"Basic dXNlcjpwYXNz"))
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        t.auth
+            .authenticate_optional(Some(&bearer(&pair)))
+            .await
+            .unwrap()
+            .is_some()
+    );
+    assert!(matches!(
+        t.auth.authenticate_optional(Some(b"Bearer garbage")).await,
+        Err(AuthError::Malformed)
+    ));
+    assert!(matches!(
+        t.auth.authenticate_optional(Some(b"Bearer")).await,
+        Err(AuthError::MalformedHeader)
+    ));
+}

@@ -1,6 +1,7 @@
 //! Integration tests of authcore: one test binary (STYLE §8).
 #![allow(clippy::unwrap_used)] // helpers of a test binary: a failed unwrap is a failed test
 
+mod conformance;
 mod flow;
 mod interop;
 mod jwt;

@@ -1,0 +1,234 @@
+//! The extractors: [`Authenticated`], [`MaybeAuthenticated`] and [`Authorized`].
+
+use std::fmt;
+use std::future::Future;
+use std::marker::PhantomData;
+use std::ops::Deref;
+use std::pin::Pin;
+
+use actix_web::dev::Payload;
+use actix_web::http::header::{AUTHORIZATION, HeaderValue};
+use actix_web::web::Data;
+use actix_web::{FromRequest, HttpMessage, HttpRequest};
+use authcore::{AuthError, Authenticator, Claims, RequiredRoles};
+
+use crate::AuthRejection;
+
+/// `futures_util::future::LocalBoxFuture<'static, T>`, without the dependency.
+pub(crate) type LocalBoxFuture<T> = Pin<Box<dyn Future<Output = T> + 'static>>;
+
+/// Claims that [`RequireAuth`](crate::RequireAuth) verified for this request, kept in its
+/// extensions so that the extractors behind it do not verify the token again.
+pub(crate) struct Verified<E>(pub(crate) Claims<E>);
+
+/// Why the authenticator is missing, for the log; never sent to the client.
+const NO_AUTHENTICATOR: &str = "auth-actix: no web::Data<Authenticator<E>> in the app data \
+     for this claims type; register it with auth_actix::configure";
+
+/// The authenticator registered as app data.
+///
+/// A missing one is a configuration error that [`configure`](crate::configure) rules
+/// out; should it happen anyway, it is answered as authcore answers
+/// [`AuthError::Internal`], which logs it.
+pub(crate) fn authenticator<E: 'static>(req: &HttpRequest) -> Result<&Authenticator<E>, AuthError> {
+    req.app_data::<Data<Authenticator<E>>>()
+        .map(Data::get_ref)
+        .ok_or_else(|| AuthError::Internal(NO_AUTHENTICATOR.into()))
+}
+
+/// The raw `Authorization` header value, for authcore to parse; several are malformed
+/// ([`authcore::http::single_header`]).
+pub(crate) fn authorization(req: &HttpRequest) -> Result<Option<&[u8]>, AuthError> {
+    authcore::http::single_header(
+        req.headers()
+            .get_all(AUTHORIZATION)
+            .map(HeaderValue::as_bytes),
+    )
+}
+
+/// The claims an earlier [`RequireAuth`](crate::RequireAuth) stored for this request.
+fn stored<E: Clone + 'static>(req: &HttpRequest) -> Option<Claims<E>> {
+    req.extensions().get::<Verified<E>>().map(|v| v.0.clone())
+}
+
+/// The request's claims: those stored by a guard, or else freshly authenticated.
+async fn claims<E>(auth: &Authenticator<E>, req: &HttpRequest) -> Result<Claims<E>, AuthError>
+where
+    E: Clone + Send + Sync + 'static,
+{
+    match stored(req) {
+        Some(claims) => Ok(claims),
+        None => auth.authenticate(authorization(req)?).await,
+    }
+}
+
+/// The verified claims of the request's bearer token (RFC 6750 §2.1), revocation
+/// checked; the request is refused with an [`AuthRejection`] otherwise.
+///
+/// Reads the [`Authenticator<E>`] registered as `web::Data<Authenticator<E>>` (see
+/// [`configure`](crate::configure)). Behind [`RequireAuth`](crate::RequireAuth), it takes
+/// the claims the guard verified instead of verifying the token again.
+///
+/// ```
+/// use actix_web::HttpResponse;
+/// use auth_actix::Authenticated;
+///
+/// async fn me(user: Authenticated) -> HttpResponse {
+///     HttpResponse::Ok().body(format!("hello, {}", user.sub))
+/// }
+/// ```
+#[derive(Debug, Clone)]
+pub struct Authenticated<E = ()>(Claims<E>);
+
+impl<E> Authenticated<E> {
+    /// The claims.
+    pub fn into_inner(self) -> Claims<E> {
+        self.0
+    }
+}
+
+impl<E> Deref for Authenticated<E> {
+    type Target = Claims<E>;
+
+    fn deref(&self) -> &Claims<E> {
+        &self.0
+    }
+}
+
+impl<E> FromRequest for Authenticated<E>
+where
+    E: Clone + Send + Sync + 'static,
+{
+    type Error = AuthRejection;
+    type Future = LocalBoxFuture<Result<Self, AuthRejection>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        Box::pin(async move {
+            let auth = authenticator::<E>(&req)?;
+            Ok(Authenticated(claims(auth, &req).await?))
+        })
+    }
+}
+
+/// Optional authentication: `None` only when the request carries no bearer credentials
+/// (no `Authorization` header, or one of another scheme; decided by
+/// [`Authenticator::authenticate_optional`]).
+///
+/// A header that is malformed, or a token that is invalid, expired or
+/// revoked, refuses the request with an [`AuthRejection`], as [`Authenticated`] does.
+/// actix-web's own `Option<Authenticated>` would turn those failures into `None`; use this
+/// instead.
+///
+/// ```
+/// use actix_web::HttpResponse;
+/// use auth_actix::MaybeAuthenticated;
+///
+/// async fn greet(MaybeAuthenticated(user): MaybeAuthenticated) -> HttpResponse {
+///     match user {
+///         Some(claims) => HttpResponse::Ok().body(format!("hello, {}", claims.sub)),
+///         None => HttpResponse::Ok().body("hello, stranger"),
+///     }
+/// }
+/// ```
+#[derive(Debug, Clone)]
+pub struct MaybeAuthenticated<E = ()>(pub Option<Claims<E>>);
+
+impl<E> FromRequest for MaybeAuthenticated<E>
+where
+    E: Clone + Send + Sync + 'static,
+{
+    type Error = AuthRejection;
+    type Future = LocalBoxFuture<Result<Self, AuthRejection>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        Box::pin(async move {
+            let auth = authenticator::<E>(&req)?;
+            if let Some(claims) = stored::<E>(&req) {
+                return Ok(MaybeAuthenticated(Some(claims)));
+            }
+            Ok(MaybeAuthenticated(
+                auth.authenticate_optional(authorization(&req)?).await?,
+            ))
+        })
+    }
+}
+
+/// [`Authenticated`], and holding every role `R` requires; a `403 insufficient_scope`
+/// (RFC 6750 §3.1) otherwise.
+///
+/// Declare roles with [`authcore::role!`]; a tuple requires all of its members.
+///
+/// ```
+/// use actix_web::HttpResponse;
+/// use auth_actix::Authorized;
+///
+/// auth_actix::authcore::role!(
+///     /// Administrators.
+///     pub Admin = "admin"
+/// );
+///
+/// async fn admin_only(admin: Authorized<Admin>) -> HttpResponse {
+///     HttpResponse::Ok().body(format!("hello, administrator {}", admin.sub))
+/// }
+/// ```
+pub struct Authorized<R, E = ()> {
+    claims: Claims<E>,
+    roles: PhantomData<fn() -> R>,
+}
+
+impl<R, E> Authorized<R, E> {
+    /// The claims.
+    pub fn into_inner(self) -> Claims<E> {
+        self.claims
+    }
+}
+
+impl<R, E> Deref for Authorized<R, E> {
+    type Target = Claims<E>;
+
+    fn deref(&self) -> &Claims<E> {
+        &self.claims
+    }
+}
+
+impl<R, E: Clone> Clone for Authorized<R, E> {
+    fn clone(&self) -> Self {
+        Authorized {
+            claims: self.claims.clone(),
+            roles: PhantomData,
+        }
+    }
+}
+
+impl<R: RequiredRoles, E: fmt::Debug> fmt::Debug for Authorized<R, E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Authorized")
+            .field("required", &R::describe())
+            .field("claims", &self.claims)
+            .finish()
+    }
+}
+
+impl<R, E> FromRequest for Authorized<R, E>
+where
+    R: RequiredRoles,
+    E: Clone + Send + Sync + 'static,
+{
+    type Error = AuthRejection;
+    type Future = LocalBoxFuture<Result<Self, AuthRejection>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        Box::pin(async move {
+            let auth = authenticator::<E>(&req)?;
+            let claims = claims(auth, &req).await?;
+            auth.require::<R>(&claims)?;
+            Ok(Authorized {
+                claims,
+                roles: PhantomData,
+            })
+        })
+    }
+}

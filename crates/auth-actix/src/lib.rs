@@ -1,0 +1,16 @@
+#![doc = include_str!("../README.md")]
+
+mod error;
+mod extract;
+mod middleware;
+mod routes;
+#[cfg(feature = "testing")]
+mod testing;
+
+pub use authcore;
+pub use error::AuthRejection;
+pub use extract::{Authenticated, Authorized, MaybeAuthenticated};
+pub use middleware::{RequireAuth, RequireAuthMiddleware};
+pub use routes::{Routes, configure, routes};
+#[cfg(feature = "testing")]
+pub use testing::WithBearer;

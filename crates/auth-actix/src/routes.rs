@@ -1,0 +1,231 @@
+//! The token routes: [`routes`], [`Routes`] and [`configure`].
+
+use std::borrow::Cow;
+use std::marker::PhantomData;
+
+use actix_web::http::header::CONTENT_TYPE;
+use actix_web::web::{self, Data, ServiceConfig};
+use actix_web::{HttpRequest, HttpResponse};
+use authcore::http::{self, MAX_BODY_BYTES};
+use authcore::{AuthError, Authenticator};
+
+use crate::error::render;
+use crate::extract::{authenticator, authorization};
+
+/// Registers `auth` as app data and mounts the token routes at their default paths.
+///
+/// Use it with [`App::configure`](actix_web::App::configure), at the app level, so that
+/// the extractors and [`RequireAuth`](crate::RequireAuth) find the authenticator on every
+/// route: the routes cannot be mounted without it. Pass a `web::Data<Authenticator<E>>`
+/// or an `Arc<Authenticator<E>>`. [`Routes::configure`] does the same with other paths.
+///
+/// ```
+/// use std::sync::Arc;
+/// use actix_web::App;
+/// use auth_actix::authcore::{Algorithm, Authenticator, Jwt, KeySet, SigningKey};
+///
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let jwt = Jwt::builder()
+///     .keys(KeySet::new(SigningKey::generate(Algorithm::HS256)?))
+///     .issuer("https://auth.example.com")
+///     .audience("api")
+///     .build()?;
+/// let auth = Arc::new(Authenticator::builder().jwt(Arc::new(jwt)).memory_stores().build()?);
+/// let app = App::new().configure(auth_actix::configure(auth.clone()));
+/// # Ok(())
+/// # }
+/// ```
+pub fn configure<E>(auth: impl Into<Data<Authenticator<E>>>) -> impl FnOnce(&mut ServiceConfig)
+where
+    E: Send + Sync + 'static,
+{
+    Routes::default().configure(auth)
+}
+
+/// Mounts the token routes at their default paths, for an [`Authenticator`] without
+/// extra claims registered as `web::Data<Authenticator>`; prefer [`configure`], which
+/// registers it too.
+///
+/// | route | handler |
+/// |---|---|
+/// | `POST /users` | [`authcore::http::register`] |
+/// | `POST /token` | [`authcore::http::token`] |
+/// | `POST /token/refresh` | [`authcore::http::refresh`] |
+/// | `POST /logout` | [`authcore::http::logout`] |
+/// | `GET /.well-known/jwks.json` | [`authcore::http::jwks`] |
+///
+/// Bodies are read up to [`MAX_BODY_BYTES`]; a larger or broken body is a `400
+/// invalid_request`, as is every other malformed request.
+pub fn routes(cfg: &mut ServiceConfig) {
+    Routes::new().mount(cfg);
+}
+
+/// The token routes with configurable paths.
+///
+/// ```
+/// use actix_web::App;
+/// use auth_actix::Routes;
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// # let auth = auth_actix::authcore::testing::TestAuth::new().auth;
+///
+/// let app = App::new().configure(
+///     Routes::new()
+///         .token("/oauth/token")
+///         .refresh("/oauth/refresh")
+///         .configure(auth),
+/// );
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Debug, Clone)]
+pub struct Routes<E = ()> {
+    users: Cow<'static, str>,
+    token: Cow<'static, str>,
+    refresh: Cow<'static, str>,
+    logout: Cow<'static, str>,
+    jwks: Cow<'static, str>,
+    claims: PhantomData<fn() -> E>,
+}
+
+impl Routes {
+    /// The default paths, for an [`Authenticator`] without extra claims. With extra
+    /// claims `E`, start from `Routes::<E>::default()`.
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+
+impl<E> Default for Routes<E> {
+    fn default() -> Self {
+        Routes {
+            users: Cow::Borrowed("/users"),
+            token: Cow::Borrowed("/token"),
+            refresh: Cow::Borrowed("/token/refresh"),
+            logout: Cow::Borrowed("/logout"),
+            jwks: Cow::Borrowed("/.well-known/jwks.json"),
+            claims: PhantomData,
+        }
+    }
+}
+
+impl<E: Send + Sync + 'static> Routes<E> {
+    /// The path of registration (default `/users`).
+    #[must_use]
+    pub fn users(mut self, path: impl Into<Cow<'static, str>>) -> Self {
+        self.users = path.into();
+        self
+    }
+
+    /// The path of login (default `/token`).
+    #[must_use]
+    pub fn token(mut self, path: impl Into<Cow<'static, str>>) -> Self {
+        self.token = path.into();
+        self
+    }
+
+    /// The path of refresh (default `/token/refresh`).
+    #[must_use]
+    pub fn refresh(mut self, path: impl Into<Cow<'static, str>>) -> Self {
+        self.refresh = path.into();
+        self
+    }
+
+    /// The path of logout (default `/logout`).
+    #[must_use]
+    pub fn logout(mut self, path: impl Into<Cow<'static, str>>) -> Self {
+        self.logout = path.into();
+        self
+    }
+
+    /// The path of the JWKS (default `/.well-known/jwks.json`).
+    #[must_use]
+    pub fn jwks(mut self, path: impl Into<Cow<'static, str>>) -> Self {
+        self.jwks = path.into();
+        self
+    }
+
+    /// Mounts the routes, which expect a `web::Data<Authenticator<E>>` registered
+    /// elsewhere; prefer [`Routes::configure`], which registers it too.
+    pub fn mount(&self, cfg: &mut ServiceConfig) {
+        cfg.route(
+            &self.users,
+            web::post().to(|req, payload| with_body::<E>(req, payload, BodyRoute::Register)),
+        )
+        .route(
+            &self.token,
+            web::post().to(|req, payload| with_body::<E>(req, payload, BodyRoute::Token)),
+        )
+        .route(
+            &self.refresh,
+            web::post().to(|req, payload| with_body::<E>(req, payload, BodyRoute::Refresh)),
+        )
+        .route(&self.logout, web::post().to(logout::<E>))
+        .route(&self.jwks, web::get().to(jwks::<E>));
+    }
+
+    /// Registers `auth` as app data and mounts the routes: see [`configure`].
+    pub fn configure(
+        self,
+        auth: impl Into<Data<Authenticator<E>>>,
+    ) -> impl FnOnce(&mut ServiceConfig) {
+        let auth = auth.into();
+        move |cfg| {
+            cfg.app_data(auth);
+            self.mount(cfg);
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+enum BodyRoute {
+    Register,
+    Token,
+    Refresh,
+}
+
+/// The routes that take a body: reads at most [`MAX_BODY_BYTES`] and hands the bytes and
+/// the `Content-Type` to authcore.
+async fn with_body<E>(req: HttpRequest, payload: web::Payload, route: BodyRoute) -> HttpResponse
+where
+    E: Send + Sync + 'static,
+{
+    let auth = match authenticator::<E>(&req) {
+        Ok(auth) => auth,
+        Err(err) => return render(http::Response::error(&err)),
+    };
+    // Too large, cut short or badly encoded: the request is malformed. Reading stops at
+    // the limit, and actix-web's own payload errors (413, plain text) never surface.
+    let body = match payload.to_bytes_limited(MAX_BODY_BYTES).await {
+        Ok(Ok(body)) => body,
+        Ok(Err(_)) | Err(_) => return render(http::Response::error(&AuthError::InvalidRequest)),
+    };
+    // authcore decides about the media type; a value that is not UTF-8 reaches it with
+    // replacement characters, which no media type it accepts contains.
+    let content_type = req
+        .headers()
+        .get(CONTENT_TYPE)
+        .map(|v| String::from_utf8_lossy(v.as_bytes()));
+    let content_type = content_type.as_deref();
+    render(match route {
+        BodyRoute::Register => http::register(auth, content_type, &body).await,
+        BodyRoute::Token => http::token(auth, content_type, &body).await,
+        BodyRoute::Refresh => http::refresh(auth, content_type, &body).await,
+    })
+}
+
+async fn logout<E: Send + Sync + 'static>(req: HttpRequest) -> HttpResponse {
+    match authenticator::<E>(&req) {
+        Ok(auth) => match authorization(&req) {
+            Ok(header) => render(http::logout(auth, header).await),
+            Err(e) => render(http::Response::error(&e)),
+        },
+        Err(err) => render(http::Response::error(&err)),
+    }
+}
+
+async fn jwks<E: Send + Sync + 'static>(req: HttpRequest) -> HttpResponse {
+    match authenticator::<E>(&req) {
+        Ok(auth) => render(http::jwks(auth)),
+        Err(err) => render(http::Response::error(&err)),
+    }
+}

@@ -1,0 +1,17 @@
+#![doc = include_str!("../README.md")]
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+mod extract;
+mod layer;
+mod rejection;
+mod routes;
+#[cfg(feature = "testing")]
+mod testing;
+
+pub use authcore;
+pub use extract::{Authenticated, Authorized, MaybeAuthenticated};
+pub use layer::{RequireAuth, RequireAuthLayer, RequireAuthService};
+pub use rejection::AuthRejection;
+pub use routes::{RoutePaths, RoutePathsBuilder, routes};
+#[cfg(feature = "testing")]
+pub use testing::WithBearer;

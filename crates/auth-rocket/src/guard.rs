@@ -1,0 +1,321 @@
+//! The request guards, and the request-local cache they share with the route-group guard
+//! and the catchers.
+
+use std::fmt;
+use std::marker::PhantomData;
+use std::ops::Deref;
+use std::sync::{Arc, OnceLock};
+
+use authcore::http::{ErrorResponse, error_response};
+use authcore::{AuthError, Authenticator, Claims, RequiredRoles};
+use rocket::http::Status;
+use rocket::request::{FromRequest, Outcome, Request};
+use rocket::{Ignite, Rocket, Sentinel};
+
+/// The outcome of authenticating this request, cached so that every guard on it (and the
+/// route-group guard before them) verifies the token at most once. `None`: it failed,
+/// and the error is in [`Rejected`].
+struct Verified<E>(Option<Arc<Claims<E>>>);
+
+/// The first authentication or authorization error of a request, with its HTTP mapping
+/// computed once (mapping an `Internal` error logs it).
+pub(crate) struct Rejection {
+    pub(crate) error: AuthError,
+    pub(crate) response: ErrorResponse,
+}
+
+/// The request-local slot of the [`Rejection`]: not generic, so the catchers find it
+/// whatever the claims type.
+struct Rejected(OnceLock<Rejection>);
+
+/// The request's rejection, if a guard failed.
+pub(crate) fn rejection<'r>(req: &'r Request<'_>) -> Option<&'r Rejection> {
+    req.local_cache(|| Rejected(OnceLock::new())).0.get()
+}
+
+/// Records `error` as the request's rejection unless one is already recorded; returns
+/// the recorded one.
+pub(crate) fn reject<'r>(req: &'r Request<'_>, error: impl FnOnce() -> AuthError) -> &'r Rejection {
+    req.local_cache(|| Rejected(OnceLock::new()))
+        .0
+        .get_or_init(|| {
+            let error = error();
+            Rejection {
+                response: error_response(&error),
+                error,
+            }
+        })
+}
+
+/// The authenticator that [`AuthFairing`](crate::AuthFairing) manages.
+pub(crate) fn authenticator<'r, E>(req: &'r Request<'_>) -> Result<&'r Authenticator<E>, AuthError>
+where
+    E: Send + Sync + 'static,
+{
+    req.rocket()
+        .state::<Arc<Authenticator<E>>>()
+        .map(|auth| &**auth)
+        .ok_or_else(|| {
+            AuthError::Internal(
+                "no authenticator for these claims is managed: attach auth_rocket::AuthFairing"
+                    .into(),
+            )
+        })
+}
+
+/// `true` if Rocket manages no `Arc<Authenticator<E>>`: the sentinels' check.
+fn unmanaged<E: Send + Sync + 'static>(rocket: &Rocket<Ignite>) -> bool {
+    rocket.state::<Arc<Authenticator<E>>>().is_none()
+}
+
+/// The raw `Authorization` header value. A request with several `Authorization` fields is
+/// malformed (RFC 9110 §5.3: the field is not a list), rather than judged by one of them.
+pub(crate) fn authorization<'r>(req: &'r Request<'_>) -> Result<Option<&'r [u8]>, AuthError> {
+    authcore::http::single_header(req.headers().get("Authorization").map(str::as_bytes))
+}
+
+/// Authenticates the request once, through [`Authenticator::authenticate`], and caches
+/// the claims or the rejection.
+pub(crate) async fn authenticate<'r, E>(
+    req: &'r Request<'_>,
+) -> Result<&'r Arc<Claims<E>>, &'r Rejection>
+where
+    E: Send + Sync + 'static,
+{
+    let verified = req
+        .local_cache_async(async {
+            let result = match (authenticator::<E>(req), authorization(req)) {
+                (Ok(auth), Ok(header)) => auth.authenticate(header).await,
+                (Err(e), _) | (_, Err(e)) => Err(e),
+            };
+            match result {
+                Ok(claims) => Verified(Some(Arc::new(claims))),
+                Err(e) => {
+                    reject(req, || e);
+                    Verified(None)
+                }
+            }
+        })
+        .await;
+    match &verified.0 {
+        Some(claims) => Ok(claims),
+        // The failure recorded its rejection above; this closure never runs.
+        None => Err(reject(req, || {
+            AuthError::Internal("authentication failed without a recorded error".into())
+        })),
+    }
+}
+
+/// Authenticates the request and requires the roles of `R`, caching the rejection.
+pub(crate) async fn authorize<'r, R, E>(
+    req: &'r Request<'_>,
+) -> Result<&'r Arc<Claims<E>>, &'r Rejection>
+where
+    R: RequiredRoles,
+    E: Send + Sync + 'static,
+{
+    let claims = authenticate::<E>(req).await?;
+    let allowed = authenticator::<E>(req).and_then(|auth| auth.require::<R>(claims));
+    match allowed {
+        Ok(()) => Ok(claims),
+        Err(e) => Err(reject(req, || e)),
+    }
+}
+
+fn fail<T>(rejection: &Rejection) -> Outcome<T, &AuthError> {
+    Outcome::Error((Status::new(rejection.response.status), &rejection.error))
+}
+
+/// The verified claims of the request's bearer token (RFC 6750 §2.1), revocation
+/// checked: a request guard.
+///
+/// It reads the `Arc<Authenticator<E>>` that [`AuthFairing`](crate::AuthFairing) manages.
+/// A failure is never a forward: the guard records the [`AuthError`] in the request-local
+/// cache and fails with its status (`401`, `400`, `503`, …), and the catchers that
+/// [`AuthFairing`](crate::AuthFairing) registers answer with the `WWW-Authenticate`
+/// challenge and JSON body of [`authcore::http::error_response`]. The error type,
+/// `&AuthError`, is what `Result<Authenticated, &AuthError>` hands a handler that wants
+/// to answer failures itself.
+///
+/// Verification happens once per request: the claims are cached, and
+/// [`Authorized`], [`MaybeAuthenticated`] and [`RequireAuth`](crate::RequireAuth) reuse
+/// them. As a [`Sentinel`], it aborts the launch of an application that manages no
+/// authenticator for `E`, instead of failing every request with a `500`.
+///
+/// ```
+/// use auth_rocket::Authenticated;
+///
+/// #[rocket::get("/me")]
+/// fn me(user: Authenticated) -> String {
+///     format!("hello, {}", user.sub)
+/// }
+/// ```
+pub struct Authenticated<E = ()>(Arc<Claims<E>>);
+
+impl<E: Clone> Authenticated<E> {
+    /// The claims. A copy: the request-local cache keeps them for the request's other
+    /// guards, so reading them through [`Deref`] is cheaper.
+    pub fn into_inner(self) -> Claims<E> {
+        Arc::unwrap_or_clone(self.0)
+    }
+}
+
+impl<E> Deref for Authenticated<E> {
+    type Target = Claims<E>;
+
+    fn deref(&self) -> &Claims<E> {
+        &self.0
+    }
+}
+
+impl<E: fmt::Debug> fmt::Debug for Authenticated<E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("Authenticated").field(&self.0).finish()
+    }
+}
+
+#[rocket::async_trait]
+impl<'r, E> FromRequest<'r> for Authenticated<E>
+where
+    E: Send + Sync + 'static,
+{
+    type Error = &'r AuthError;
+
+    async fn from_request(req: &'r Request<'_>) -> Outcome<Self, Self::Error> {
+        match authenticate::<E>(req).await {
+            Ok(claims) => Outcome::Success(Authenticated(Arc::clone(claims))),
+            Err(rejection) => fail(rejection),
+        }
+    }
+}
+
+impl<E: Send + Sync + 'static> Sentinel for Authenticated<E> {
+    fn abort(rocket: &Rocket<Ignite>) -> bool {
+        unmanaged::<E>(rocket)
+    }
+}
+
+/// Optional authentication: `None` only when the request carries no bearer credentials
+/// (no `Authorization` header, or one of another scheme).
+///
+/// A header that is there but does not authenticate (malformed, another scheme, a bad,
+/// expired or revoked token) fails the request as [`Authenticated`] does. Rocket's own
+/// `Option<Authenticated>` would turn those failures into `None`, serving a forged or
+/// revoked token as if it were anonymous; use this instead.
+///
+/// ```
+/// use auth_rocket::MaybeAuthenticated;
+///
+/// #[rocket::get("/greeting")]
+/// fn greeting(user: MaybeAuthenticated) -> String {
+///     match user.0 {
+///         Some(claims) => format!("hello, {}", claims.sub),
+///         None => "hello, stranger".to_owned(),
+///     }
+/// }
+/// ```
+pub struct MaybeAuthenticated<E = ()>(pub Option<Claims<E>>);
+
+impl<E: fmt::Debug> fmt::Debug for MaybeAuthenticated<E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("MaybeAuthenticated").field(&self.0).finish()
+    }
+}
+
+#[rocket::async_trait]
+impl<'r, E> FromRequest<'r> for MaybeAuthenticated<E>
+where
+    E: Clone + Send + Sync + 'static,
+{
+    type Error = &'r AuthError;
+
+    async fn from_request(req: &'r Request<'_>) -> Outcome<Self, Self::Error> {
+        match authenticate::<E>(req).await {
+            Ok(claims) => Outcome::Success(MaybeAuthenticated(Some(Claims::clone(claims)))),
+            // The rule of `Authenticator::authenticate_optional`: no bearer credentials (no
+            // header, or another scheme) is anonymous; a bad bearer credential is not.
+            Err(rejection) if matches!(rejection.error, AuthError::MissingCredentials) => {
+                Outcome::Success(MaybeAuthenticated(None))
+            }
+            Err(rejection) => fail(rejection),
+        }
+    }
+}
+
+impl<E: Send + Sync + 'static> Sentinel for MaybeAuthenticated<E> {
+    fn abort(rocket: &Rocket<Ignite>) -> bool {
+        unmanaged::<E>(rocket)
+    }
+}
+
+/// Authenticated and granted the roles of `R` (declared with [`authcore::role!`]; a tuple
+/// requires all of its members), checked by [`Authenticator::require`].
+///
+/// Fails as [`Authenticated`] does, and with `403` and `WWW-Authenticate: Bearer
+/// error="insufficient_scope"` (RFC 6750 §3.1) when a role is missing. It reuses the
+/// claims that another guard or [`RequireAuth`](crate::RequireAuth) verified.
+///
+/// ```
+/// use auth_rocket::Authorized;
+///
+/// auth_rocket::authcore::role!(pub Admin = "admin");
+///
+/// #[rocket::delete("/users/<id>")]
+/// fn delete_user(id: &str, admin: Authorized<Admin>) -> String {
+///     format!("{} deleted {id}", admin.sub)
+/// }
+/// ```
+pub struct Authorized<R: RequiredRoles, E = ()> {
+    claims: Arc<Claims<E>>,
+    roles: PhantomData<fn() -> R>,
+}
+
+impl<R: RequiredRoles, E: Clone> Authorized<R, E> {
+    /// The claims. A copy: the request-local cache keeps them for the request's other
+    /// guards, so reading them through [`Deref`] is cheaper.
+    pub fn into_inner(self) -> Claims<E> {
+        Arc::unwrap_or_clone(self.claims)
+    }
+}
+
+impl<R: RequiredRoles, E> Deref for Authorized<R, E> {
+    type Target = Claims<E>;
+
+    fn deref(&self) -> &Claims<E> {
+        &self.claims
+    }
+}
+
+impl<R: RequiredRoles, E: fmt::Debug> fmt::Debug for Authorized<R, E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Authorized")
+            .field("roles", &R::describe())
+            .field("claims", &self.claims)
+            .finish()
+    }
+}
+
+#[rocket::async_trait]
+impl<'r, R, E> FromRequest<'r> for Authorized<R, E>
+where
+    R: RequiredRoles,
+    E: Send + Sync + 'static,
+{
+    type Error = &'r AuthError;
+
+    async fn from_request(req: &'r Request<'_>) -> Outcome<Self, Self::Error> {
+        match authorize::<R, E>(req).await {
+            Ok(claims) => Outcome::Success(Authorized {
+                claims: Arc::clone(claims),
+                roles: PhantomData,
+            }),
+            Err(rejection) => fail(rejection),
+        }
+    }
+}
+
+impl<R: RequiredRoles, E: Send + Sync + 'static> Sentinel for Authorized<R, E> {
+    fn abort(rocket: &Rocket<Ignite>) -> bool {
+        unmanaged::<E>(rocket)
+    }
+}

@@ -1,0 +1,315 @@
+//! The SQLite store: WAL mode, a busy timeout, one pool.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use authcore::StoreError;
+use authcore::store::RefreshTokenRecord;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions};
+
+use crate::common::{
+    DEFAULT_MAX_CONNECTIONS, DEFAULT_TIMEOUT, DEFAULT_USERS_TABLE, EmailMatch, INSERT_FAMILY,
+    INSERT_TOKEN, UserSql, unix, validate_pool,
+};
+use crate::error::{bounded, db, invalid};
+
+/// [`UserStore`](authcore::UserStore), [`RefreshTokenStore`](authcore::RefreshTokenStore)
+/// and [`RevocationStore`](authcore::RevocationStore) on one SQLite database.
+///
+/// Cheap to clone (the pool is shared). Connections use WAL mode, a busy timeout (5 s by
+/// default), `foreign_keys` and create the file if missing, so concurrent requests wait
+/// for the write lock instead of failing with "database is locked". Every call returns
+/// within the query timeout, with [`StoreError::Unavailable`] if the database did not
+/// answer in time.
+#[derive(Clone)]
+pub struct SqliteStore {
+    pub(crate) pool: SqlitePool,
+    pub(crate) query_timeout: Duration,
+    pub(crate) users: Arc<UserSql>,
+}
+
+impl fmt::Debug for SqliteStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SqliteStore")
+            .field("filename", &self.pool.connect_options().get_filename())
+            .field("users_table", &self.users.table)
+            .field("query_timeout", &self.query_timeout)
+            .field("connections", &self.pool.size())
+            .finish()
+    }
+}
+
+impl crate::store::Dialect for SqliteStore {
+    type Db = sqlx::Sqlite;
+    const MIGRATIONS: crate::migrations::Embedded = crate::migrations::SQLITE;
+}
+
+crate::store::impl_stores!(SqliteStore);
+
+impl SqliteStore {
+    /// The family (unless it exists) and the token in one transaction: one commit. The
+    /// family's `ON CONFLICT DO NOTHING` leaves a revoked family revoked, so the token is
+    /// then never consumable.
+    async fn insert_token(&self, record: &RefreshTokenRecord) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await.map_err(db)?;
+        sqlx::query(INSERT_FAMILY)
+            .bind(&record.family_id)
+            .bind(&record.user_id)
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+        sqlx::query(INSERT_TOKEN)
+            .bind(record.token_hash.to_hex())
+            .bind(&record.family_id)
+            .bind(&record.user_id)
+            .bind(unix(record.issued_at))
+            .bind(unix(record.expires_at))
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+        tx.commit().await.map_err(db)
+    }
+}
+
+impl SqliteStore {
+    /// Opens (creating if missing) the database at `url` (`sqlite://path/to/file.db`,
+    /// `sqlite::memory:`) with default settings.
+    ///
+    /// # Errors
+    /// [`StoreError::Backend`] wrapping a [`ConfigError`](authcore::ConfigError) if the
+    /// URL is invalid; [`StoreError::Unavailable`] or [`StoreError::Backend`] if the file
+    /// cannot be opened.
+    pub async fn connect(url: &str) -> Result<Self, StoreError> {
+        SqliteStore::builder().url(url).connect().await
+    }
+
+    /// Starts a builder for the pool size, timeouts and users table.
+    pub fn builder() -> SqliteStoreBuilder {
+        SqliteStoreBuilder {
+            source: Source::None,
+            max_connections: DEFAULT_MAX_CONNECTIONS,
+            acquire_timeout: DEFAULT_TIMEOUT,
+            query_timeout: DEFAULT_TIMEOUT,
+            busy_timeout: DEFAULT_TIMEOUT,
+            users_table: DEFAULT_USERS_TABLE.to_owned(),
+        }
+    }
+
+    /// A store on a pool you configured yourself (WAL mode and a busy timeout are then
+    /// yours to set), with the default query timeout and users table. Use
+    /// [`SqliteStoreBuilder::pool`] to change those.
+    pub fn from_pool(pool: SqlitePool) -> Self {
+        SqliteStore {
+            pool,
+            query_timeout: DEFAULT_TIMEOUT,
+            users: Arc::new(
+                UserSql::new(DEFAULT_USERS_TABLE, EmailMatch::Collation)
+                    .unwrap_or_else(|_| unreachable!("the default table name is valid")),
+            ),
+        }
+    }
+
+    /// The underlying pool.
+    pub fn pool(&self) -> &SqlitePool {
+        &self.pool
+    }
+
+    /// Closes the pool: waits for connections in use to be returned, then closes all.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+enum Source {
+    None,
+    Url(String),
+    File(PathBuf),
+    Pool(SqlitePool),
+}
+
+/// Configures a [`SqliteStore`]; [`connect`](SqliteStoreBuilder::connect) validates.
+#[must_use]
+pub struct SqliteStoreBuilder {
+    source: Source,
+    max_connections: u32,
+    acquire_timeout: Duration,
+    query_timeout: Duration,
+    busy_timeout: Duration,
+    users_table: String,
+}
+
+impl fmt::Debug for SqliteStoreBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let source = match &self.source {
+            Source::None => "none",
+            Source::Url(_) => "url",
+            Source::File(_) => "file",
+            Source::Pool(_) => "pool",
+        };
+        f.debug_struct("SqliteStoreBuilder")
+            .field("source", &source)
+            .field("max_connections", &self.max_connections)
+            .field("acquire_timeout", &self.acquire_timeout)
+            .field("query_timeout", &self.query_timeout)
+            .field("busy_timeout", &self.busy_timeout)
+            .field("users_table", &self.users_table)
+            .finish()
+    }
+}
+
+impl SqliteStoreBuilder {
+    /// The database URL: `sqlite://path/to/file.db`, `sqlite::memory:`.
+    pub fn url(mut self, url: &str) -> Self {
+        self.source = Source::Url(url.to_owned());
+        self
+    }
+
+    /// The database file (created if missing).
+    pub fn filename(mut self, path: impl AsRef<Path>) -> Self {
+        self.source = Source::File(path.as_ref().to_owned());
+        self
+    }
+
+    /// An existing pool instead of a URL; the pool settings below then do not apply.
+    pub fn pool(mut self, pool: SqlitePool) -> Self {
+        self.source = Source::Pool(pool);
+        self
+    }
+
+    /// Most connections in the pool. Default 10; an in-memory database always uses one.
+    pub fn max_connections(mut self, n: u32) -> Self {
+        self.max_connections = n;
+        self
+    }
+
+    /// How long a call waits for a free connection. Default 5 s.
+    pub fn acquire_timeout(mut self, timeout: Duration) -> Self {
+        self.acquire_timeout = timeout;
+        self
+    }
+
+    /// The deadline of every store call, after which it returns
+    /// [`StoreError::Unavailable`]. Default 5 s.
+    pub fn query_timeout(mut self, timeout: Duration) -> Self {
+        self.query_timeout = timeout;
+        self
+    }
+
+    /// How long SQLite waits for another connection's write lock. Default 5 s.
+    pub fn busy_timeout(mut self, timeout: Duration) -> Self {
+        self.busy_timeout = timeout;
+        self
+    }
+
+    /// The users table, if not `authcore_users` (for example an existing table with the
+    /// documented columns). A plain identifier, optionally schema-qualified.
+    pub fn users_table(mut self, table: &str) -> Self {
+        self.users_table = table.to_owned();
+        self
+    }
+
+    /// Validates the settings and opens the pool, connecting once.
+    ///
+    /// # Errors
+    /// [`StoreError::Backend`] wrapping a [`ConfigError`](authcore::ConfigError) for a
+    /// missing or invalid URL, a zero pool size or timeout or an invalid table name;
+    /// [`StoreError::Unavailable`] or [`StoreError::Backend`] if the database cannot be
+    /// opened within the acquire timeout.
+    pub async fn connect(self) -> Result<SqliteStore, StoreError> {
+        let acquire = self.acquire_timeout;
+        let (plan, query_timeout, users) = self.prepare()?;
+        let pool = match plan {
+            Plan::Ready(pool) => pool,
+            Plan::Open(pool, options) => {
+                bounded(acquire, async {
+                    pool.connect_with(*options).await.map_err(db)
+                })
+                .await?
+            }
+        };
+        Ok(SqliteStore {
+            pool,
+            query_timeout,
+            users,
+        })
+    }
+
+    /// Validates the settings and creates the pool without connecting; the first call
+    /// opens the database.
+    ///
+    /// # Errors
+    /// [`StoreError::Backend`] wrapping a [`ConfigError`](authcore::ConfigError), as
+    /// [`connect`](SqliteStoreBuilder::connect).
+    ///
+    /// # Panics
+    /// Outside a Tokio runtime.
+    pub fn connect_lazy(self) -> Result<SqliteStore, StoreError> {
+        let (plan, query_timeout, users) = self.prepare()?;
+        let pool = match plan {
+            Plan::Ready(pool) => pool,
+            Plan::Open(pool, options) => pool.connect_lazy_with(*options),
+        };
+        Ok(SqliteStore {
+            pool,
+            query_timeout,
+            users,
+        })
+    }
+
+    fn prepare(self) -> Result<(Plan, Duration, Arc<UserSql>), StoreError> {
+        validate_pool(
+            self.max_connections,
+            self.acquire_timeout,
+            self.query_timeout,
+        )?;
+        if self.busy_timeout.is_zero() {
+            return Err(invalid("timeouts must be positive"));
+        }
+        let users = Arc::new(UserSql::new(&self.users_table, EmailMatch::Collation)?);
+        let (options, in_memory) = match self.source {
+            Source::Pool(pool) => return Ok((Plan::Ready(pool), self.query_timeout, users)),
+            Source::None => return Err(invalid("a database URL, file or pool is required")),
+            Source::Url(url) => {
+                if !url.starts_with("sqlite:") {
+                    return Err(invalid("the SQLite URL must start with `sqlite:`"));
+                }
+                let in_memory = url.contains(":memory:") || url.contains("mode=memory");
+                let options = SqliteConnectOptions::from_str(&url)
+                    .map_err(|_| invalid("the SQLite URL is invalid"))?;
+                (options, in_memory)
+            }
+            Source::File(path) => (SqliteConnectOptions::new().filename(path), false),
+        };
+        let options = options
+            .journal_mode(SqliteJournalMode::Wal)
+            .busy_timeout(self.busy_timeout)
+            .create_if_missing(true)
+            .foreign_keys(true);
+        let mut pool = SqlitePoolOptions::new()
+            .max_connections(self.max_connections)
+            .acquire_timeout(self.acquire_timeout);
+        if in_memory {
+            // An in-memory database lives as long as one of its connections: keep exactly
+            // one, forever.
+            pool = pool
+                .max_connections(1)
+                .min_connections(1)
+                .idle_timeout(None)
+                .max_lifetime(None);
+        }
+        Ok((
+            Plan::Open(pool, Box::new(options)),
+            self.query_timeout,
+            users,
+        ))
+    }
+}
+
+/// A given pool, or the options to open one.
+enum Plan {
+    Ready(SqlitePool),
+    Open(SqlitePoolOptions, Box<SqliteConnectOptions>),
+}

@@ -1,0 +1,324 @@
+//! The three store traits, written once for both dialects: the statements are shared
+//! (see `common`), and this macro expands them for `SqliteStore` and `PostgresStore`,
+//! whose pools are different types. Every call runs under the store's query timeout.
+
+macro_rules! impl_stores {
+    ($store:ty) => {
+        #[authcore::async_trait]
+        impl authcore::UserStore for $store {
+            async fn find_by_email(
+                &self,
+                email: &str,
+            ) -> Result<Option<authcore::User>, authcore::StoreError> {
+                self.bounded(async {
+                    sqlx::query_as::<_, crate::common::UserRow>(&self.users.find_by_email)
+                        .bind(email)
+                        .fetch_optional(&self.pool)
+                        .await
+                        .map_err(crate::error::db)?
+                        .map(crate::common::user_from_row)
+                        .transpose()
+                })
+                .await
+            }
+
+            async fn find_by_id(
+                &self,
+                id: &str,
+            ) -> Result<Option<authcore::User>, authcore::StoreError> {
+                self.bounded(async {
+                    sqlx::query_as::<_, crate::common::UserRow>(&self.users.find_by_id)
+                        .bind(id)
+                        .fetch_optional(&self.pool)
+                        .await
+                        .map_err(crate::error::db)?
+                        .map(crate::common::user_from_row)
+                        .transpose()
+                })
+                .await
+            }
+
+            async fn create(
+                &self,
+                new: authcore::store::NewUser,
+            ) -> Result<authcore::User, authcore::StoreError> {
+                let user = authcore::User {
+                    id: authcore::store::new_user_id()?,
+                    email: new.email,
+                    password_hash: new.password_hash,
+                    roles: new.roles,
+                    disabled: false,
+                    created_at: crate::common::now_secs()?,
+                };
+                let roles = crate::common::encode_roles(&user.roles)?;
+                self.bounded(async {
+                    sqlx::query(&self.users.create)
+                        .bind(&user.id)
+                        .bind(&user.email)
+                        .bind(user.password_hash.as_str())
+                        .bind(roles)
+                        .bind(false)
+                        .bind(crate::common::unix(user.created_at))
+                        .execute(&self.pool)
+                        .await
+                        .map_err(crate::error::db)
+                })
+                .await?;
+                Ok(user)
+            }
+
+            async fn update_password_hash(
+                &self,
+                id: &str,
+                hash: &authcore::PasswordHash,
+            ) -> Result<(), authcore::StoreError> {
+                self.update(
+                    sqlx::query(&self.users.update_password_hash)
+                        .bind(id)
+                        .bind(hash.as_str()),
+                )
+                .await
+            }
+
+            async fn set_roles(
+                &self,
+                id: &str,
+                roles: &[String],
+            ) -> Result<(), authcore::StoreError> {
+                let roles = crate::common::encode_roles(roles)?;
+                self.update(sqlx::query(&self.users.set_roles).bind(id).bind(roles))
+                    .await
+            }
+
+            async fn set_disabled(
+                &self,
+                id: &str,
+                disabled: bool,
+            ) -> Result<(), authcore::StoreError> {
+                self.update(
+                    sqlx::query(&self.users.set_disabled)
+                        .bind(id)
+                        .bind(disabled),
+                )
+                .await
+            }
+        }
+
+        #[authcore::async_trait]
+        impl authcore::RefreshTokenStore for $store {
+            async fn insert(
+                &self,
+                record: authcore::store::RefreshTokenRecord,
+            ) -> Result<(), authcore::StoreError> {
+                self.bounded(self.insert_token(&record)).await
+            }
+
+            async fn consume(
+                &self,
+                hash: &authcore::store::TokenHash,
+                now: authcore::time::OffsetDateTime,
+            ) -> Result<authcore::store::Consumed, authcore::StoreError> {
+                use crate::common::{CONSUME, SELECT_TOKEN, TokenRow, record_from_row, unix};
+                use authcore::store::Consumed;
+                let (hex, now) = (hash.to_hex(), unix(now));
+                self.bounded(async {
+                    let spent = sqlx::query_as::<_, TokenRow>(CONSUME)
+                        .bind(&hex)
+                        .bind(now)
+                        .fetch_optional(&self.pool)
+                        .await
+                        .map_err(crate::error::db)?;
+                    if let Some(row) = spent {
+                        return Ok(Consumed::Rotated(record_from_row(hash, row)?));
+                    }
+                    let found =
+                        sqlx::query_as::<_, (String, String, i64, i64, Option<i64>)>(SELECT_TOKEN)
+                            .bind(&hex)
+                            .fetch_optional(&self.pool)
+                            .await
+                            .map_err(crate::error::db)?;
+                    Ok(match found {
+                        Some((family, user, issued, expires, Some(_))) if expires > now => {
+                            Consumed::Reused(record_from_row(
+                                hash,
+                                (family, user, issued, expires),
+                            )?)
+                        }
+                        // Unknown, expired, or live in a revoked (or purged) family.
+                        _ => Consumed::Invalid,
+                    })
+                })
+                .await
+            }
+
+            async fn revoke_family(&self, family_id: &str) -> Result<(), authcore::StoreError> {
+                self.bounded(async {
+                    sqlx::query(crate::common::REVOKE_FAMILY)
+                        .bind(family_id)
+                        .execute(&self.pool)
+                        .await
+                        .map_err(crate::error::db)?;
+                    Ok(())
+                })
+                .await
+            }
+
+            async fn revoke_user(
+                &self,
+                user_id: &str,
+            ) -> Result<Vec<String>, authcore::StoreError> {
+                self.bounded(async {
+                    sqlx::query_scalar::<_, String>(crate::common::REVOKE_USER)
+                        .bind(user_id)
+                        .fetch_all(&self.pool)
+                        .await
+                        .map_err(crate::error::db)
+                })
+                .await
+            }
+
+            async fn purge_expired(
+                &self,
+                now: authcore::time::OffsetDateTime,
+            ) -> Result<u64, authcore::StoreError> {
+                self.bounded(async {
+                    let done = sqlx::query(crate::common::PURGE_TOKENS)
+                        .bind(crate::common::unix(now))
+                        .execute(&self.pool)
+                        .await
+                        .map_err(crate::error::db)?;
+                    sqlx::query(crate::common::PURGE_FAMILIES)
+                        .execute(&self.pool)
+                        .await
+                        .map_err(crate::error::db)?;
+                    Ok(done.rows_affected())
+                })
+                .await
+            }
+        }
+
+        #[authcore::async_trait]
+        impl authcore::RevocationStore for $store {
+            async fn revoke(
+                &self,
+                id: &str,
+                expires_at: authcore::time::OffsetDateTime,
+            ) -> Result<(), authcore::StoreError> {
+                self.bounded(async {
+                    sqlx::query(crate::common::REVOKE)
+                        .bind(id)
+                        .bind(crate::common::unix_ceil(expires_at))
+                        .execute(&self.pool)
+                        .await
+                        .map_err(crate::error::db)?;
+                    Ok(())
+                })
+                .await
+            }
+
+            async fn is_revoked(&self, ids: &[&str]) -> Result<bool, authcore::StoreError> {
+                if ids.is_empty() {
+                    return Ok(false);
+                }
+                let sql = crate::common::is_revoked_sql(ids.len());
+                self.bounded(async {
+                    let mut query = sqlx::query_scalar::<_, i32>(&sql);
+                    for id in ids {
+                        query = query.bind(*id);
+                    }
+                    let hit = query
+                        .fetch_optional(&self.pool)
+                        .await
+                        .map_err(crate::error::db)?;
+                    Ok(hit.is_some())
+                })
+                .await
+            }
+
+            async fn purge_expired(
+                &self,
+                now: authcore::time::OffsetDateTime,
+            ) -> Result<u64, authcore::StoreError> {
+                self.bounded(async {
+                    let done = sqlx::query(crate::common::PURGE_REVOCATIONS)
+                        .bind(crate::common::unix(now))
+                        .execute(&self.pool)
+                        .await
+                        .map_err(crate::error::db)?;
+                    Ok(done.rows_affected())
+                })
+                .await
+            }
+        }
+
+        impl $store {
+            async fn bounded<T>(
+                &self,
+                fut: impl std::future::Future<Output = Result<T, authcore::StoreError>>,
+            ) -> Result<T, authcore::StoreError> {
+                crate::error::bounded(self.query_timeout, fut).await
+            }
+
+            /// Runs an `UPDATE` of one user; no row is [`StoreError::NotFound`].
+            async fn update<'q, A>(
+                &self,
+                query: sqlx::query::Query<'q, <Self as crate::store::Dialect>::Db, A>,
+            ) -> Result<(), authcore::StoreError>
+            where
+                A: sqlx::IntoArguments<'q, <Self as crate::store::Dialect>::Db> + 'q,
+            {
+                self.bounded(async {
+                    let done = query.execute(&self.pool).await.map_err(crate::error::db)?;
+                    if done.rows_affected() == 0 {
+                        Err(authcore::StoreError::NotFound)
+                    } else {
+                        Ok(())
+                    }
+                })
+                .await
+            }
+
+            /// Deletes expired refresh tokens and revocations (`expires_at <= now`) in one
+            /// call; returns how many. Run it periodically, or call
+            /// [`Authenticator::purge_expired`](authcore::Authenticator::purge_expired).
+            ///
+            /// # Errors
+            /// [`StoreError::Unavailable`] if the database cannot be reached in time;
+            /// [`StoreError::Backend`] for other database failures.
+            pub async fn purge_expired(
+                &self,
+                now: authcore::time::OffsetDateTime,
+            ) -> Result<u64, authcore::StoreError> {
+                Ok(authcore::RefreshTokenStore::purge_expired(self, now).await?
+                    + authcore::RevocationStore::purge_expired(self, now).await?)
+            }
+
+            /// Creates or updates the schema: runs the embedded migrations that are not
+            /// applied yet (sqlx's `_sqlx_migrations` table records them). Safe to call at
+            /// every start-up and from several instances at once.
+            ///
+            /// # Errors
+            /// [`StoreError::Unavailable`] if the database cannot be reached;
+            /// [`StoreError::Backend`] if a migration fails or the recorded migrations
+            /// differ from the embedded ones.
+            pub async fn migrate(&self) -> Result<(), authcore::StoreError> {
+                let migrator =
+                    sqlx::migrate::Migrator::new(<Self as crate::store::Dialect>::MIGRATIONS)
+                        .await
+                        .map_err(crate::error::migrate)?;
+                migrator
+                    .run(&self.pool)
+                    .await
+                    .map_err(crate::error::migrate)
+            }
+        }
+    };
+}
+
+pub(crate) use impl_stores;
+
+/// What differs per database, as types and constants.
+pub(crate) trait Dialect {
+    type Db: sqlx::Database;
+    const MIGRATIONS: crate::migrations::Embedded;
+}
