@@ -273,7 +273,9 @@ impl<E: Send + Sync + 'static> Authenticator<E> {
         Ok(TokenPair {
             access_token: access.token,
             token_type: "Bearer",
-            expires_in: (access.expires_at - now).whole_seconds().max(0),
+            // The lifetime, not `exp - now`: `iat` is truncated to whole seconds, so the
+            // difference would read 899 for a 900 s token.
+            expires_in: self.issuer.access_ttl().whole_seconds(),
             refresh_token,
             refresh_expires_at,
         })

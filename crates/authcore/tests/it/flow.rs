@@ -643,3 +643,28 @@ async fn optional_authentication_is_none_only_without_bearer_credentials() {
         Err(AuthError::MalformedHeader)
     ));
 }
+
+/// With the system clock (sub-second `now`), `expires_in` is still the whole lifetime.
+#[tokio::test]
+async fn expires_in_is_the_access_token_lifetime() {
+    let auth = authcore::Authenticator::builder()
+        .jwt(Arc::new(
+            authcore::Jwt::builder()
+                .keys(authcore::KeySet::new(
+                    authcore::SigningKey::generate(authcore::Algorithm::HS256).unwrap(),
+                ))
+                .issuer("i")
+                .audience("a")
+                .access_ttl(Duration::seconds(900))
+                .build()
+                .unwrap(),
+        ))
+        .memory_stores()
+        .password_hasher(fast_hasher())
+        .build()
+        .unwrap();
+    auth.register(EMAIL, PASSWORD).await.unwrap();
+    for _ in 0..5 {
+        assert_eq!(auth.login(EMAIL, PASSWORD).await.unwrap().expires_in, 900);
+    }
+}
