@@ -1,0 +1,1274 @@
+//! The HTTP contract (`shared/http-contract.md`) checked over loopback against every
+//! demo server. Each test runs the same cases against all of them, so any difference
+//! between the frameworks fails. Run `cargo build --workspace` first.
+
+use std::sync::Barrier;
+use std::thread;
+
+use authcore_contract::{
+    Kind, PASSWORD, Request, Response, Server, TempDir, Tokens, assert_no_5xx, b64, email,
+    forge_hs256, free_port, jwt_part, logged, now, random_hex, unb64,
+};
+use serde_json::{Value, json};
+
+/// A known HS256 secret, so tests can forge correctly signed tokens.
+const SECRET: &str = "contract-suite-secret-0123456789abcdef";
+const ISSUER: &str = "authcore-demo";
+const ADMIN_EMAIL: &str = "admin@example.com";
+const ADMIN_PASSWORD: &str = "admin password 123";
+/// 20 KiB: larger than any limit a server should accept for a body or token.
+const OVERSIZED: usize = 20 * 1024;
+
+fn key_file(name: &str) -> String {
+    format!(
+        "{}/../crates/authcore/tests/it/keys/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    )
+}
+
+/// A demo on its own SQLite file with the known secret and an administrator.
+fn start_sqlite(kind: Kind, dir: &TempDir, extra: &[(&str, &str)]) -> Server {
+    let db = dir.sqlite_url("db.sqlite");
+    let mut env = vec![
+        ("AUTH_DATABASE_URL", db.as_str()),
+        ("AUTH_ADMIN_EMAIL", ADMIN_EMAIL),
+        ("AUTH_ADMIN_PASSWORD", ADMIN_PASSWORD),
+    ];
+    if !extra.iter().any(|(k, _)| *k == "AUTH_JWT_KEY_FILE") {
+        env.push(("AUTH_JWT_SECRET", SECRET));
+    }
+    env.extend_from_slice(extra);
+    Server::start(kind, &env, dir.path())
+}
+
+fn assert_error(kind: Kind, what: &str, r: &Response, status: u16, error: &str) {
+    assert_eq!(r.status, status, "{kind}: {what}: {}", r.text());
+    assert_eq!(
+        r.header("content-type"),
+        Some("application/json"),
+        "{kind}: {what}"
+    );
+    let body = r.json();
+    assert_eq!(body["error"], error, "{kind}: {what}: {body}");
+    let keys: Vec<&String> = body.as_object().expect("an object").keys().collect();
+    assert!(
+        keys.iter()
+            .all(|k| *k == "error" || *k == "error_description"),
+        "{kind}: {what}: error body has other fields: {body}"
+    );
+}
+
+/// `401` with `WWW-Authenticate: Bearer` and no error code.
+fn assert_no_credentials(kind: Kind, what: &str, r: &Response) {
+    assert_eq!(r.status, 401, "{kind}: {what}: {}", r.text());
+    assert_eq!(
+        r.header("www-authenticate"),
+        Some("Bearer"),
+        "{kind}: {what}"
+    );
+}
+
+/// `401` with `WWW-Authenticate: Bearer error="invalid_token", …` and that error body.
+fn assert_invalid_token(kind: Kind, what: &str, r: &Response) {
+    assert_eq!(r.status, 401, "{kind}: {what}: {}", r.text());
+    let challenge = r.header("www-authenticate").unwrap_or_default();
+    assert!(
+        challenge.starts_with(r#"Bearer error="invalid_token""#),
+        "{kind}: {what}: WWW-Authenticate {challenge:?}"
+    );
+    assert_error(kind, what, r, 401, "invalid_token");
+}
+
+fn refresh(s: &Server, token: &str) -> Response {
+    s.post_json("/token/refresh", &json!({ "refresh_token": token }), None)
+}
+
+fn form_encode(v: &str) -> String {
+    v.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            b' ' => "+".to_owned(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// The checks every token response passes: `200`, `no-store`, the body's fields, and
+/// the access token's header and claims.
+fn check_token_response(kind: Kind, what: &str, r: &Response, user: &Value) -> Tokens {
+    assert_eq!(r.status, 200, "{kind}: {what}: {}", r.text());
+    assert_eq!(
+        r.header("cache-control"),
+        Some("no-store"),
+        "{kind}: {what}"
+    );
+    assert_eq!(
+        r.header("content-type"),
+        Some("application/json"),
+        "{kind}: {what}"
+    );
+    let body = r.json();
+    assert_eq!(body["token_type"], "Bearer", "{kind}: {what}: {body}");
+    assert_eq!(body["expires_in"], 900, "{kind}: {what}: {body}");
+    let tokens = Tokens::from_response(kind, r);
+    // 128 bits of entropy take at least 22 base64 characters.
+    assert!(
+        tokens.refresh.len() >= 22,
+        "{kind}: {what}: short refresh token"
+    );
+    assert_eq!(tokens.access.split('.').count(), 3, "{kind}: {what}");
+    let header = jwt_part(&tokens.access, 0);
+    assert_eq!(header["typ"], "at+jwt", "{kind}: {what}: {header}");
+    assert_eq!(header["alg"], "HS256", "{kind}: {what}: {header}");
+    assert!(header["kid"].is_string(), "{kind}: {what}: {header}");
+    let claims = jwt_part(&tokens.access, 1);
+    assert_eq!(claims["iss"], ISSUER, "{kind}: {what}: {claims}");
+    assert!(
+        claims["aud"] == ISSUER || claims["aud"] == json!([ISSUER]),
+        "{kind}: {what}: {claims}"
+    );
+    assert_eq!(claims["sub"], user["id"], "{kind}: {what}: {claims}");
+    assert_eq!(claims["roles"], user["roles"], "{kind}: {what}: {claims}");
+    assert!(claims["jti"].as_str().is_some_and(|j| !j.is_empty()));
+    let (iat, nbf, exp) = (
+        claims["iat"].as_i64().expect("iat"),
+        claims["nbf"].as_i64().expect("nbf"),
+        claims["exp"].as_i64().expect("exp"),
+    );
+    assert!((iat - now()).abs() < 60, "{kind}: {what}: iat {iat}");
+    assert!(nbf <= iat + 1, "{kind}: {what}: nbf {nbf} after iat {iat}");
+    assert_eq!(exp - iat, 900, "{kind}: {what}: {claims}");
+    tokens
+}
+
+/// Priority 1: every row of the endpoint and error tables.
+#[test]
+fn contract_rows() {
+    for kind in Kind::ALL {
+        let dir = TempDir::new("rows");
+        let s = start_sqlite(kind, &dir, &[]);
+
+        let r = s.get("/healthz", None);
+        assert_eq!(r.status, 200, "{kind}: healthz");
+        assert_eq!(r.json(), json!({ "status": "ok" }), "{kind}: healthz");
+        assert_eq!(r.header("content-type"), Some("application/json"));
+
+        // POST /users
+        let email = email("rows");
+        let creds = json!({ "email": email, "password": PASSWORD });
+        let r = s.post_json("/users", &creds, None);
+        assert_eq!(r.status, 201, "{kind}: register: {}", r.text());
+        assert_eq!(r.header("content-type"), Some("application/json"));
+        let user = r.json();
+        assert!(user["id"].as_str().is_some_and(|id| !id.is_empty()));
+        assert_eq!(
+            user,
+            json!({ "id": user["id"], "email": email, "roles": [] }),
+            "{kind}: register body"
+        );
+        let r = s.post_json("/users", &creds, None);
+        assert_eq!(r.status, 409, "{kind}: email taken: {}", r.text());
+        assert!(r.json()["error"].is_string(), "{kind}: 409 body");
+        for (what, body) in [
+            (
+                "bad email",
+                json!({ "email": "not-an-email", "password": PASSWORD }),
+            ),
+            (
+                "short password",
+                json!({ "email": authcore_contract::email("short"), "password": "1234567" }),
+            ),
+            (
+                "long password",
+                json!({ "email": authcore_contract::email("long"), "password": "x".repeat(1025) }),
+            ),
+        ] {
+            let r = s.post_json("/users", &body, None);
+            assert_eq!(r.status, 422, "{kind}: {what}: {}", r.text());
+            assert!(r.json()["error"].is_string(), "{kind}: {what}: 422 body");
+        }
+
+        // POST /token, JSON and form
+        let r = s.post_json("/token", &creds, None);
+        let json_login = check_token_response(kind, "JSON login", &r, &user);
+        let form = format!(
+            "grant_type=password&username={}&password={}",
+            form_encode(&email),
+            form_encode(PASSWORD)
+        );
+        let r = s.send(
+            &Request::new("POST", "/token").raw_body("application/x-www-form-urlencoded", form),
+        );
+        let form_login = check_token_response(kind, "form login", &r, &user);
+        assert_ne!(
+            jwt_part(&json_login.access, 1)["jti"],
+            jwt_part(&form_login.access, 1)["jti"],
+            "{kind}: jti must be unique"
+        );
+        assert_ne!(json_login.refresh, form_login.refresh);
+
+        // wrong password and unknown email: the same answer
+        let wrong = s.post_json(
+            "/token",
+            &json!({ "email": email, "password": "wrong password" }),
+            None,
+        );
+        let unknown = s.post_json(
+            "/token",
+            &json!({ "email": authcore_contract::email("nobody"), "password": PASSWORD }),
+            None,
+        );
+        assert_error(kind, "wrong password", &wrong, 401, "invalid_grant");
+        assert_error(kind, "unknown email", &unknown, 401, "invalid_grant");
+        assert_eq!(wrong.body, unknown.body, "{kind}: login failures differ");
+        // ... in about the same time: an unknown email still costs a password hash. The
+        // bound is loose (a missing dummy hash is a factor of ~100) to stay steady on a
+        // loaded machine.
+        let timed = |body: &Value| {
+            let started = std::time::Instant::now();
+            let r = s.post_json("/token", body, None);
+            assert_eq!(r.status, 401, "{kind}: timed login failure");
+            started.elapsed()
+        };
+        let wrong_body = json!({ "email": email, "password": "wrong password" });
+        let unknown_body = json!({ "email": "nobody@example.com", "password": PASSWORD });
+        let (mut wrong_times, mut unknown_times) = (Vec::new(), Vec::new());
+        for _ in 0..3 {
+            wrong_times.push(timed(&wrong_body));
+            unknown_times.push(timed(&unknown_body));
+        }
+        wrong_times.sort();
+        unknown_times.sort();
+        let (w, u) = (wrong_times[1], unknown_times[1]);
+        assert!(
+            w < u * 4 && u < w * 4,
+            "{kind}: wrong password takes {w:?}, unknown email {u:?}"
+        );
+
+        // GET /me
+        let r = s.get("/me", Some(&json_login.access));
+        assert_eq!(r.status, 200, "{kind}: /me: {}", r.text());
+        assert_eq!(r.json(), user, "{kind}: /me body");
+        for scheme in ["bearer", "BEARER"] {
+            let r = s.send(
+                &Request::new("GET", "/me")
+                    .header("Authorization", format!("{scheme} {}", json_login.access)),
+            );
+            assert_eq!(r.status, 200, "{kind}: scheme {scheme}: {}", r.text());
+        }
+
+        // no credentials, or credentials somewhere else than the header
+        for path in ["/me", "/admin"] {
+            assert_no_credentials(kind, path, &s.get(path, None));
+        }
+        let r = s.get(&format!("/me?access_token={}", json_login.access), None);
+        assert_no_credentials(kind, "token in the query string", &r);
+        assert_no_credentials(
+            kind,
+            "logout without a token",
+            &s.send(&Request::new("POST", "/logout")),
+        );
+
+        // GET /admin
+        let r = s.get("/admin", Some(&json_login.access));
+        assert_error(kind, "/admin as a user", &r, 403, "insufficient_scope");
+        let challenge = r.header("www-authenticate").unwrap_or_default();
+        assert!(
+            challenge.starts_with(r#"Bearer error="insufficient_scope""#),
+            "{kind}: 403 WWW-Authenticate {challenge:?}"
+        );
+        let admin = s.login(ADMIN_EMAIL, ADMIN_PASSWORD);
+        assert_eq!(jwt_part(&admin.access, 1)["roles"], json!(["admin"]));
+        let r = s.get("/admin", Some(&admin.access));
+        assert_eq!(r.status, 200, "{kind}: /admin as admin: {}", r.text());
+        assert_eq!(r.json(), json!({ "ok": true }), "{kind}: /admin body");
+        let r = s.get("/me", Some(&admin.access));
+        assert_eq!(r.json()["roles"], json!(["admin"]), "{kind}: admin /me");
+
+        // JWKS with only a secret
+        let r = s.get("/.well-known/jwks.json", None);
+        assert_eq!(r.status, 404, "{kind}: JWKS with a secret: {}", r.text());
+
+        // malformed requests
+        let big = json!({ "email": email, "password": "p".repeat(OVERSIZED) }).to_string();
+        for (what, path, body) in [
+            ("broken JSON", "/token", "{\"email\":".to_owned()),
+            ("not JSON", "/users", "email=a".to_owned()),
+            (
+                "missing field",
+                "/users",
+                json!({ "email": email }).to_string(),
+            ),
+            (
+                "wrong type",
+                "/token",
+                json!({ "email": 5, "password": PASSWORD }).to_string(),
+            ),
+            ("missing refresh_token", "/token/refresh", "{}".to_owned()),
+            ("empty body", "/token/refresh", String::new()),
+            ("oversized body", "/users", big.clone()),
+            ("oversized body", "/token", big.clone()),
+        ] {
+            let r = s.send(&Request::new("POST", path).raw_body("application/json", body));
+            assert_error(
+                kind,
+                &format!("{what} on {path}"),
+                &r,
+                400,
+                "invalid_request",
+            );
+        }
+
+        // refresh: a new pair, the old token spent; reuse revokes the family
+        let r = refresh(&s, &json_login.refresh);
+        let second = check_token_response(kind, "refresh", &r, &user);
+        assert_ne!(second.refresh, json_login.refresh);
+        assert_eq!(s.get("/me", Some(&second.access)).status, 200);
+        let r = refresh(&s, &json_login.refresh);
+        assert_error(kind, "spent refresh token", &r, 401, "invalid_grant");
+        let r = refresh(&s, &second.refresh);
+        assert_error(
+            kind,
+            "newest token of a reused family",
+            &r,
+            401,
+            "invalid_grant",
+        );
+        let r = refresh(&s, "not-a-refresh-token");
+        assert_error(kind, "unknown refresh token", &r, 401, "invalid_grant");
+
+        // logout: the access token and its refresh family stop at once
+        let r = s.post_json("/logout", &json!({}), Some(&form_login.access));
+        assert_eq!(r.status, 204, "{kind}: logout: {}", r.text());
+        assert!(r.body.is_empty(), "{kind}: 204 with a body");
+        let r = s.get("/me", Some(&form_login.access));
+        assert_invalid_token(kind, "logged-out token", &r);
+        let r = refresh(&s, &form_login.refresh);
+        assert_error(kind, "logged-out family", &r, 401, "invalid_grant");
+        // the administrator's separate session is untouched
+        assert_eq!(s.get("/me", Some(&admin.access)).status, 200, "{kind}");
+
+        assert_eq!(
+            s.stop().code(),
+            Some(0),
+            "{kind}: exit status after SIGTERM"
+        );
+    }
+    assert!(logged() > 0);
+    assert_no_5xx();
+}
+
+/// The DER inside a PEM file.
+fn pem_der(path: &str) -> Vec<u8> {
+    use base64::Engine as _;
+    let text = std::fs::read_to_string(path).expect("a PEM file");
+    let body: String = text.lines().filter(|l| !l.starts_with("-----")).collect();
+    base64::engine::general_purpose::STANDARD
+        .decode(body.trim())
+        .expect("PEM base64")
+}
+
+/// Verifies an EdDSA JWS against the JWKS served by `s`.
+fn verify_with_jwks(kind: Kind, jwks: &Value, token: &str) {
+    use aws_lc_rs::signature;
+    let header = jwt_part(token, 0);
+    let key = jwks["keys"]
+        .as_array()
+        .expect("keys")
+        .iter()
+        .find(|k| k["kid"] == header["kid"])
+        .unwrap_or_else(|| panic!("{kind}: no JWKS key for kid {}", header["kid"]));
+    assert!(key.get("d").is_none(), "{kind}: JWKS leaks a private key");
+    let field = |name: &str| unb64(key[name].as_str().expect("a key field"));
+    let (input, sig) = token.rsplit_once('.').expect("a JWS");
+    let (input, sig) = (input.as_bytes(), unb64(sig));
+    let verified = match (header["alg"].as_str(), key["kty"].as_str()) {
+        (Some("EdDSA"), Some("OKP")) => {
+            assert_eq!(key["crv"], "Ed25519", "{kind}: {key}");
+            signature::UnparsedPublicKey::new(&signature::ED25519, field("x")).verify(input, &sig)
+        }
+        (Some("ES256"), Some("EC")) => {
+            assert_eq!(key["crv"], "P-256", "{kind}: {key}");
+            let point = [vec![4u8], field("x"), field("y")].concat();
+            signature::UnparsedPublicKey::new(&signature::ECDSA_P256_SHA256_FIXED, point)
+                .verify(input, &sig)
+        }
+        (Some("RS256"), Some("RSA")) => signature::RsaPublicKeyComponents {
+            n: field("n"),
+            e: field("e"),
+        }
+        .verify(&signature::RSA_PKCS1_2048_8192_SHA256, input, &sig),
+        other => panic!("{kind}: unexpected alg and key type {other:?}: {key}"),
+    };
+    assert!(
+        verified.is_ok(),
+        "{kind}: token does not verify against the JWKS"
+    );
+}
+
+/// Priority 1: with a P-256 or RSA key file, the JWKS verifies the ES256 / RS256
+/// tokens.
+#[test]
+fn key_file_p256_and_rsa() {
+    for kind in Kind::ALL {
+        for (file, alg) in [("p256.pem", "ES256"), ("rsa2048.pem", "RS256")] {
+            let dir = TempDir::new("jwks-alg");
+            let s = start_sqlite(kind, &dir, &[("AUTH_JWT_KEY_FILE", &key_file(file))]);
+            let r = s.get("/.well-known/jwks.json", None);
+            assert_eq!(r.status, 200, "{kind}: {file}: JWKS: {}", r.text());
+            let (_, tokens) = s.user("jwks-alg");
+            let header = jwt_part(&tokens.access, 0);
+            assert_eq!(header["alg"], alg, "{kind}: {file}: {header}");
+            assert_eq!(header["typ"], "at+jwt", "{kind}: {file}: {header}");
+            verify_with_jwks(kind, &r.json(), &tokens.access);
+            assert_eq!(s.get("/me", Some(&tokens.access)).status, 200, "{kind}");
+            assert_eq!(s.stop().code(), Some(0), "{kind}: exit status");
+        }
+    }
+    assert_no_5xx();
+}
+
+/// Priority 1 and 2: key-file mode serves a JWKS that verifies the tokens, and refuses
+/// tokens forged with the public key or with a key embedded in the header.
+#[test]
+fn key_file_jwks_and_forgeries() {
+    let private = key_file("ed25519.pem");
+    let public_pem = std::fs::read(key_file("ed25519.pub.pem")).expect("public key");
+    for kind in Kind::ALL {
+        let dir = TempDir::new("jwks");
+        let s = start_sqlite(kind, &dir, &[("AUTH_JWT_KEY_FILE", &private)]);
+        let r = s.get("/.well-known/jwks.json", None);
+        assert_eq!(r.status, 200, "{kind}: JWKS: {}", r.text());
+        assert!(
+            r.header("content-type").is_some_and(|t| t.contains("json")),
+            "{kind}: JWKS content type"
+        );
+        let jwks = r.json();
+        let keys = jwks["keys"].as_array().expect("keys");
+        assert!(!keys.is_empty(), "{kind}: empty JWKS");
+        assert!(keys.iter().all(|k| k["kid"].is_string()), "{kind}: {jwks}");
+
+        let (_, tokens) = s.user("jwks");
+        let header = jwt_part(&tokens.access, 0);
+        assert_eq!(header["alg"], "EdDSA", "{kind}: {header}");
+        assert_eq!(header["typ"], "at+jwt", "{kind}: {header}");
+        verify_with_jwks(kind, &jwks, &tokens.access);
+        assert_eq!(s.get("/me", Some(&tokens.access)).status, 200, "{kind}");
+
+        let claims = jwt_part(&tokens.access, 1);
+        let kid = header["kid"].clone();
+        let x = unb64(keys[0]["x"].as_str().expect("x"));
+        let mut cases: Vec<(&str, String)> = Vec::new();
+        // HMAC keyed with the public key (algorithm confusion), as PEM and as raw bytes
+        for (what, key) in [
+            ("HMAC keyed with the public PEM", &public_pem[..]),
+            ("HMAC keyed with the raw public key", &x[..]),
+        ] {
+            for alg in ["HS256", "EdDSA"] {
+                let h = json!({ "alg": alg, "typ": "at+jwt", "kid": kid });
+                cases.push((what, forge_hs256(&h, &claims, key)));
+            }
+        }
+        // control: re-signed by us with the real private key, the same header and claims
+        // are accepted, so the refusals below are for the reason each case names
+        let sign_eddsa = |key: &aws_lc_rs::signature::Ed25519KeyPair, h: &Value| {
+            let input = format!("{}.{}", b64(h.to_string()), b64(claims.to_string()));
+            let sig = key.sign(input.as_bytes());
+            format!("{input}.{}", b64(sig.as_ref()))
+        };
+        let real = aws_lc_rs::signature::Ed25519KeyPair::from_pkcs8(&pem_der(&private))
+            .expect("the demo's Ed25519 key");
+        let control = s.get("/me", Some(&sign_eddsa(&real, &header)));
+        assert_eq!(control.status, 200, "{kind}: control: {}", control.text());
+        // a key of the attacker's, embedded in the header
+        let attacker = aws_lc_rs::signature::Ed25519KeyPair::generate().expect("a key pair");
+        let attacker_x = {
+            use aws_lc_rs::signature::KeyPair as _;
+            b64(attacker.public_key().as_ref())
+        };
+        let jwk = json!({ "kty": "OKP", "crv": "Ed25519", "x": attacker_x });
+        for h in [
+            json!({ "alg": "EdDSA", "typ": "at+jwt", "kid": kid, "jwk": jwk }),
+            json!({ "alg": "EdDSA", "typ": "at+jwt", "jwk": jwk }),
+        ] {
+            cases.push(("embedded jwk", sign_eddsa(&attacker, &h)));
+        }
+        for (what, token) in cases {
+            assert_invalid_token(kind, what, &s.get("/me", Some(&token)));
+        }
+        assert_eq!(s.stop().code(), Some(0), "{kind}: exit status");
+    }
+    assert_no_5xx();
+}
+
+/// Tokens that must be refused, built from a genuine one.
+fn forgeries(genuine: &str) -> Vec<(String, Vec<u8>)> {
+    let parts: Vec<&str> = genuine.split('.').collect();
+    let (h64, c64, s64) = (parts[0], parts[1], parts[2]);
+    let header = jwt_part(genuine, 0);
+    let claims = jwt_part(genuine, 1);
+    let key = SECRET.as_bytes();
+    let mut out: Vec<(String, String)> = Vec::new();
+    let with_header = |f: &dyn Fn(&mut Value)| {
+        let mut h = header.clone();
+        f(&mut h);
+        h
+    };
+    let with_claims = |f: &dyn Fn(&mut Value)| {
+        let mut c = claims.clone();
+        f(&mut c);
+        c
+    };
+
+    for alg in ["none", "None", "NONE", "nOnE"] {
+        let h = b64(with_header(&|h| h["alg"] = json!(alg)).to_string());
+        out.push((format!("alg {alg}, no signature"), format!("{h}.{c64}.")));
+        out.push((
+            format!("alg {alg}, old signature"),
+            format!("{h}.{c64}.{s64}"),
+        ));
+    }
+    out.push(("stripped signature".into(), format!("{h64}.{c64}.")));
+    out.push(("two parts".into(), format!("{h64}.{c64}")));
+    out.push((
+        "five parts (JWE shape)".into(),
+        format!("{h64}.{c64}.{s64}.a.b"),
+    ));
+    let mut altered = s64.as_bytes().to_vec();
+    altered[0] = if altered[0] == b'A' { b'B' } else { b'A' };
+    out.push((
+        "altered signature".into(),
+        format!("{h64}.{c64}.{}", String::from_utf8(altered).expect("ascii")),
+    ));
+    let admin = b64(with_claims(&|c| c["roles"] = json!(["admin"])).to_string());
+    out.push(("tampered roles".into(), format!("{h64}.{admin}.{s64}")));
+    let other_sub =
+        b64(with_claims(&|c| c["sub"] = json!("00000000-0000-0000-0000-000000000000")).to_string());
+    out.push(("tampered sub".into(), format!("{h64}.{other_sub}.{s64}")));
+    out.push((
+        "header not JSON".into(),
+        format!("{}.{c64}.{s64}", b64("{alg")),
+    ));
+    out.push((
+        "claims not base64url".into(),
+        format!("{h64}.claims+/not/base64url.{s64}"),
+    ));
+
+    // correctly signed with the secret, but wrong in another way
+    let signed = |what: &str, h: Value, c: Value| (what.to_owned(), forge_hs256(&h, &c, key));
+    out.push(signed(
+        "unknown kid",
+        with_header(&|h| h["kid"] = json!("unknown-kid")),
+        claims.clone(),
+    ));
+    out.push(signed(
+        "unknown crit",
+        with_header(&|h| {
+            h["crit"] = json!(["urn:example:unknown"]);
+            h["urn:example:unknown"] = json!(true);
+        }),
+        claims.clone(),
+    ));
+    out.push(signed(
+        "typ JWT",
+        with_header(&|h| h["typ"] = json!("JWT")),
+        claims.clone(),
+    ));
+    out.push(signed(
+        "no typ",
+        with_header(&|h| {
+            h.as_object_mut().expect("object").remove("typ");
+        }),
+        claims.clone(),
+    ));
+    out.push(signed(
+        "alg EdDSA with an HMAC",
+        with_header(&|h| h["alg"] = json!("EdDSA")),
+        claims.clone(),
+    ));
+    let t = now();
+    out.push(signed(
+        "expired",
+        header.clone(),
+        with_claims(&|c| {
+            c["iat"] = json!(t - 7200);
+            c["nbf"] = json!(t - 7200);
+            c["exp"] = json!(t - 3600);
+        }),
+    ));
+    out.push(signed(
+        "not yet valid",
+        header.clone(),
+        with_claims(&|c| {
+            c["nbf"] = json!(t + 3600);
+            c["exp"] = json!(t + 7200);
+        }),
+    ));
+    out.push(signed(
+        "wrong iss",
+        header.clone(),
+        with_claims(&|c| c["iss"] = json!("evil")),
+    ));
+    out.push(signed(
+        "wrong aud",
+        header.clone(),
+        with_claims(&|c| c["aud"] = json!("other")),
+    ));
+    out.push(signed(
+        "wrong aud array",
+        header.clone(),
+        with_claims(&|c| c["aud"] = json!(["other"])),
+    ));
+    out.push(signed(
+        "no exp",
+        header.clone(),
+        with_claims(&|c| {
+            c.as_object_mut().expect("object").remove("exp");
+        }),
+    ));
+    for (field, value) in [
+        ("sub", json!(12345)),
+        ("exp", json!(format!("{}", t + 600))),
+        ("iat", json!("yesterday")),
+        ("nbf", json!(null)),
+        ("roles", json!("admin")),
+        ("roles", json!([1, 2])),
+        ("jti", json!(42)),
+        ("aud", json!(7)),
+        ("iss", json!(["authcore-demo"])),
+    ] {
+        out.push(signed(
+            &format!("{field} of the wrong type ({value})"),
+            header.clone(),
+            with_claims(&|c| c[field] = value.clone()),
+        ));
+    }
+    out.push(signed(
+        "20 KiB token",
+        header.clone(),
+        with_claims(&|c| c["pad"] = json!("p".repeat(OVERSIZED))),
+    ));
+    out.into_iter()
+        .map(|(what, token)| (what, format!("Bearer {token}").into_bytes()))
+        .collect()
+}
+
+/// `Authorization` values that are not `Bearer <token68>` at all: `400 invalid_request`.
+const MALFORMED_HEADERS: [(&str, &[u8]); 3] = [
+    ("characters outside token68", b"Bearer %%%.a.b"),
+    ("two tokens", b"Bearer a.b.c d.e.f"),
+    ("empty token", b"Bearer "),
+];
+
+/// Priority 2: forged, tampered and malformed tokens are all `401 invalid_token`.
+#[test]
+fn forged_tokens() {
+    for kind in Kind::ALL {
+        let dir = TempDir::new("forged");
+        let s = start_sqlite(kind, &dir, &[]);
+        let (_, tokens) = s.user("forged");
+        // control: a token re-signed by us with the real secret is accepted, so the
+        // refusals below are for the reason each case names
+        let resigned = forge_hs256(
+            &jwt_part(&tokens.access, 0),
+            &jwt_part(&tokens.access, 1),
+            SECRET.as_bytes(),
+        );
+        let control = s.get("/me", Some(&resigned));
+        assert_eq!(control.status, 200, "{kind}: control: {}", control.text());
+
+        for (what, authorization) in forgeries(&tokens.access) {
+            for path in ["/me", "/admin"] {
+                let r = s.send(&Request::new("GET", path).header("Authorization", &authorization));
+                assert_invalid_token(kind, &format!("{what} on {path}"), &r);
+            }
+        }
+
+        for (what, authorization) in MALFORMED_HEADERS {
+            let r = s.send(&Request::new("GET", "/me").header("Authorization", authorization));
+            assert_error(kind, what, &r, 400, "invalid_request");
+        }
+
+        // non-UTF-8 bytes in the header value
+        let r =
+            s.send(&Request::new("GET", "/me").header("Authorization", b"Bearer \xff\xfe\x80abc"));
+        if kind == Kind::Rocket {
+            // Rocket drops header values that are not UTF-8 before any handler sees
+            // them, so the request arrives without credentials: 401 without an error
+            // code, where the others answer 400. The real behaviour, asserted per
+            // framework for this one case only.
+            assert_no_credentials(kind, "non-UTF-8 Authorization", &r);
+        } else {
+            assert_error(kind, "non-UTF-8 Authorization", &r, 400, "invalid_request");
+        }
+        assert_eq!(s.stop().code(), Some(0), "{kind}: exit status");
+    }
+    assert_no_5xx();
+}
+
+/// Priority 3: revocations and users survive a restart on the same SQLite file.
+#[test]
+fn restart_keeps_revocations() {
+    for kind in Kind::ALL {
+        let dir = TempDir::new("restart");
+        let s = start_sqlite(kind, &dir, &[]);
+        let (email, out) = s.user("restart");
+        let kept = s.login(&email, PASSWORD);
+        let r = s.send(&Request::new("POST", "/logout").bearer(Some(&out.access)));
+        assert_eq!(r.status, 204, "{kind}: logout");
+        assert_eq!(s.stop().code(), Some(0), "{kind}: exit status");
+
+        let s = start_sqlite(kind, &dir, &[]);
+        assert_invalid_token(
+            kind,
+            "logged-out token after a restart",
+            &s.get("/me", Some(&out.access)),
+        );
+        let r = refresh(&s, &out.refresh);
+        assert_error(
+            kind,
+            "logged-out family after a restart",
+            &r,
+            401,
+            "invalid_grant",
+        );
+        let r = s.get("/me", Some(&kept.access));
+        assert_eq!(r.status, 200, "{kind}: other session after a restart");
+        let again = s.login(&email, PASSWORD);
+        assert_eq!(s.get("/me", Some(&again.access)).status, 200, "{kind}");
+        let r = refresh(&s, &kept.refresh);
+        assert_eq!(
+            r.status,
+            200,
+            "{kind}: refresh after a restart: {}",
+            r.text()
+        );
+        assert_eq!(s.stop().code(), Some(0), "{kind}: exit status");
+    }
+    assert_no_5xx();
+}
+
+/// A database created for one test on the server of `DATABASE_URL`, dropped on drop.
+struct ScratchDatabase {
+    admin_url: String,
+    name: String,
+    url: String,
+}
+
+impl ScratchDatabase {
+    fn create(admin_url: &str) -> ScratchDatabase {
+        let name = format!("authcore_c_{}", random_hex(6));
+        psql(admin_url, &format!("CREATE DATABASE {name}"));
+        let (base, query) = match admin_url.split_once('?') {
+            Some((b, q)) => (b, format!("?{q}")),
+            None => (admin_url, String::new()),
+        };
+        let server = base.rsplit_once('/').map_or(base, |(s, _)| s);
+        ScratchDatabase {
+            admin_url: admin_url.to_owned(),
+            url: format!("{server}/{name}{query}"),
+            name,
+        }
+    }
+}
+
+impl Drop for ScratchDatabase {
+    fn drop(&mut self) {
+        psql(
+            &self.admin_url,
+            &format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name),
+        );
+    }
+}
+
+fn psql(url: &str, sql: &str) {
+    let out = std::process::Command::new("psql")
+        .args(["-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", url, "-c", sql])
+        .output()
+        .expect("run psql");
+    assert!(
+        out.status.success(),
+        "psql {sql:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Priority 4: two instances (of two different demos) sharing PostgreSQL and Redis see
+/// each other's logouts and spent refresh tokens at once.
+#[test]
+fn shared_postgres_and_redis() {
+    let Some(database_url) = std::env::var("DATABASE_URL").ok().filter(|v| !v.is_empty()) else {
+        println!("skipped: DATABASE_URL not set");
+        return;
+    };
+    let Some(redis_url) = std::env::var("REDIS_URL").ok().filter(|v| !v.is_empty()) else {
+        println!("skipped: REDIS_URL not set");
+        return;
+    };
+    let db = ScratchDatabase::create(&database_url);
+    let dir = TempDir::new("shared");
+    let env = [
+        ("AUTH_DATABASE_URL", db.url.as_str()),
+        ("AUTH_REDIS_URL", redis_url.as_str()),
+        ("AUTH_JWT_SECRET", SECRET),
+    ];
+    for (i, kind) in Kind::ALL.into_iter().enumerate() {
+        shared_pair(kind, Kind::ALL[(i + 1) % Kind::ALL.len()], &env, dir.path());
+    }
+    assert_no_5xx();
+}
+
+/// Priority 4 without Redis: revocations and refresh tokens kept in PostgreSQL are shared
+/// just the same.
+#[test]
+fn shared_postgres_without_redis() {
+    let Some(database_url) = std::env::var("DATABASE_URL").ok().filter(|v| !v.is_empty()) else {
+        println!("skipped: DATABASE_URL not set");
+        return;
+    };
+    let db = ScratchDatabase::create(&database_url);
+    let dir = TempDir::new("shared-pg");
+    let env = [
+        ("AUTH_DATABASE_URL", db.url.as_str()),
+        ("AUTH_JWT_SECRET", SECRET),
+    ];
+    for (i, kind) in Kind::ALL.into_iter().enumerate() {
+        shared_pair(kind, Kind::ALL[(i + 2) % Kind::ALL.len()], &env, dir.path());
+    }
+    assert_no_5xx();
+}
+
+/// One instance of `kind` and one of `other` on the same stores: a spent refresh token,
+/// a reused family and a logout are seen by both at once, and a refresh race split over
+/// both has one winner.
+fn shared_pair(kind: Kind, other: Kind, env: &[(&str, &str)], dir: &std::path::Path) {
+    let a = Server::start(kind, env, dir);
+    let b = Server::start(other, env, dir);
+    let pair = format!("{kind} + {other}");
+
+    let email = email("shared");
+    a.register(&email, PASSWORD);
+    let first = b.login(&email, PASSWORD);
+    assert_eq!(a.get("/me", Some(&first.access)).status, 200, "{pair}");
+
+    // a refresh token spent on one cannot be used on the other
+    let r = refresh(&a, &first.refresh);
+    assert_eq!(r.status, 200, "{pair}: refresh: {}", r.text());
+    let second = Tokens::from_response(kind, &r);
+    let r = refresh(&b, &first.refresh);
+    assert_error(
+        other,
+        "refresh token spent on the other instance",
+        &r,
+        401,
+        "invalid_grant",
+    );
+    let r = refresh(&a, &second.refresh);
+    assert_error(
+        kind,
+        "family revoked on the other instance",
+        &r,
+        401,
+        "invalid_grant",
+    );
+
+    // a logout on one is seen by the other at once
+    let third = a.login(&email, PASSWORD);
+    assert_eq!(b.get("/me", Some(&third.access)).status, 200, "{pair}");
+    let r = b.send(&Request::new("POST", "/logout").bearer(Some(&third.access)));
+    assert_eq!(r.status, 204, "{pair}: logout");
+    assert_invalid_token(
+        kind,
+        "logged out on the other instance",
+        &a.get("/me", Some(&third.access)),
+    );
+    let r = refresh(&a, &third.refresh);
+    assert_error(
+        kind,
+        "family logged out on the other instance",
+        &r,
+        401,
+        "invalid_grant",
+    );
+
+    // the refresh race, split over both instances: exactly one wins
+    let fourth = a.login(&email, PASSWORD);
+    let statuses = race(&[&a, &b], &fourth.refresh);
+    let winners = statuses.iter().filter(|&&st| st == 200).count();
+    assert_eq!(winners, 1, "{pair}: {statuses:?}");
+    assert!(
+        statuses.iter().all(|&st| st == 200 || st == 401),
+        "{pair}: {statuses:?}"
+    );
+
+    assert_eq!(a.stop().code(), Some(0), "{kind}: exit status");
+    assert_eq!(b.stop().code(), Some(0), "{other}: exit status");
+}
+
+/// A private `redis-server` on a free port, killed on drop.
+struct PrivateRedis {
+    child: std::process::Child,
+    url: String,
+}
+
+impl PrivateRedis {
+    fn start(dir: &TempDir) -> PrivateRedis {
+        let port = free_port();
+        let child = std::process::Command::new("redis-server")
+            .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+            .args(["--save", "", "--appendonly", "no"])
+            .current_dir(dir.path())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("start redis-server (is it installed?)");
+        let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while std::net::TcpStream::connect(addr).is_err() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "redis-server did not start"
+            );
+            thread::sleep(std::time::Duration::from_millis(20));
+        }
+        PrivateRedis {
+            child,
+            url: format!("redis://127.0.0.1:{port}"),
+        }
+    }
+
+    /// Sends `signal` (`STOP`, `CONT`) to the server.
+    fn signal(&self, signal: &str) {
+        let status = std::process::Command::new("kill")
+            .arg(format!("-{signal}"))
+            .arg(self.child.id().to_string())
+            .status()
+            .expect("run kill");
+        assert!(status.success(), "kill -{signal} redis-server");
+    }
+
+    fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for PrivateRedis {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// Priority 5: with Redis gone, authenticated requests are `503
+/// temporarily_unavailable` with `Retry-After`: never accepted, never a `500`.
+#[test]
+fn redis_going_away() {
+    if std::process::Command::new("redis-server")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        println!("skipped: redis-server not installed");
+        return;
+    }
+    // the kinds run side by side: most of the time is spent waiting for timeouts
+    thread::scope(|scope| {
+        for kind in Kind::ALL {
+            scope.spawn(move || {
+                let dir = TempDir::new("redis-down");
+                let mut redis = PrivateRedis::start(&dir);
+                let s = start_sqlite(kind, &dir, &[("AUTH_REDIS_URL", &redis.url)]);
+                let (email, tokens) = s.user("redis");
+                let second = s.login(&email, PASSWORD);
+                assert_eq!(s.get("/me", Some(&tokens.access)).status, 200, "{kind}");
+
+                // Redis hangs: the answer is a 503 within the store's timeout, not a hang
+                redis.signal("STOP");
+                let started = std::time::Instant::now();
+                let r = s.send(
+                    &Request::new("GET", "/me")
+                        .bearer(Some(&tokens.access))
+                        .allow_503(),
+                );
+                let waited = started.elapsed();
+                redis.signal("CONT");
+                assert_error(
+                    kind,
+                    "/me with Redis hanging",
+                    &r,
+                    503,
+                    "temporarily_unavailable",
+                );
+                assert!(r.header("retry-after").is_some(), "{kind}: no Retry-After");
+                assert!(
+                    waited < std::time::Duration::from_secs(10),
+                    "{kind}: waited {waited:?}"
+                );
+                // ... and recovers once Redis answers again
+                let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+                loop {
+                    let r = s.send(
+                        &Request::new("GET", "/me")
+                            .bearer(Some(&tokens.access))
+                            .allow_503(),
+                    );
+                    if r.status == 200 {
+                        break;
+                    }
+                    assert_eq!(
+                        r.status,
+                        503,
+                        "{kind}: /me after Redis came back: {}",
+                        r.text()
+                    );
+                    assert!(
+                        std::time::Instant::now() < deadline,
+                        "{kind}: no recovery after Redis came back"
+                    );
+                    thread::sleep(std::time::Duration::from_millis(200));
+                }
+
+                // Redis is gone
+                redis.kill();
+
+                let requests = [
+                    (
+                        "GET /me",
+                        Request::new("GET", "/me").bearer(Some(&tokens.access)),
+                    ),
+                    (
+                        "GET /admin",
+                        Request::new("GET", "/admin").bearer(Some(&tokens.access)),
+                    ),
+                    (
+                        "POST /token/refresh",
+                        Request::new("POST", "/token/refresh")
+                            .json(&json!({ "refresh_token": tokens.refresh })),
+                    ),
+                    (
+                        "POST /logout",
+                        Request::new("POST", "/logout").bearer(Some(&second.access)),
+                    ),
+                    (
+                        "POST /token",
+                        Request::new("POST", "/token")
+                            .json(&json!({ "email": email, "password": PASSWORD })),
+                    ),
+                ];
+                for (what, request) in requests {
+                    let r = s.send(&request.allow_503());
+                    assert_error(
+                        kind,
+                        &format!("{what} with Redis down"),
+                        &r,
+                        503,
+                        "temporarily_unavailable",
+                    );
+                    assert!(
+                        r.header("retry-after")
+                            .is_some_and(|v| v.parse::<u32>().is_ok()),
+                        "{kind}: {what}: no Retry-After"
+                    );
+                }
+                // a request that needs no store still works
+                assert_eq!(s.get("/healthz", None).status, 200, "{kind}: healthz");
+                assert_eq!(s.stop().code(), Some(0), "{kind}: exit status");
+            });
+        }
+    });
+    assert_no_5xx();
+}
+
+/// Sixteen threads, spread over `servers`, refresh `token` at once; their statuses.
+fn race(servers: &[&Server], token: &str) -> Vec<u16> {
+    const RACERS: usize = 16;
+    let barrier = Barrier::new(RACERS);
+    thread::scope(|scope| {
+        let handles: Vec<_> = (0..RACERS)
+            .map(|i| {
+                let server = servers[i % servers.len()];
+                let barrier = &barrier;
+                scope.spawn(move || {
+                    barrier.wait();
+                    refresh(server, token).status
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("a racer"))
+            .collect()
+    })
+}
+
+/// Priority 6: sixteen concurrent refreshes of one token: exactly one wins.
+#[test]
+fn concurrent_refresh_race() {
+    for kind in Kind::ALL {
+        let dir = TempDir::new("race");
+        let s = start_sqlite(kind, &dir, &[]);
+        let (_, tokens) = s.user("race");
+        let statuses = race(&[&s], &tokens.refresh);
+        let winners = statuses.iter().filter(|&&st| st == 200).count();
+        assert_eq!(winners, 1, "{kind}: {statuses:?}");
+        assert!(
+            statuses.iter().all(|&st| st == 200 || st == 401),
+            "{kind}: {statuses:?}"
+        );
+        assert_eq!(s.stop().code(), Some(0), "{kind}: exit status");
+    }
+    assert_no_5xx();
+}
+
+/// The harness fails loudly, rather than passing, when a server cannot start.
+#[test]
+fn missing_configuration_fails_start() {
+    let dir = TempDir::new("badenv");
+    let result = std::panic::catch_unwind(|| {
+        Server::start(Kind::Axum, &[("AUTH_JWT_SECRET", "short")], dir.path())
+    });
+    assert!(result.is_err(), "a server with a bad secret must not start");
+}
+
+/// Requests the contract does not spell out: every demo must answer them alike (status,
+/// challenge, `error`), and never with a `5xx`.
+#[test]
+fn frameworks_agree_on_edge_cases() {
+    let mut answers: Vec<(Kind, Vec<String>)> = Vec::new();
+    for kind in Kind::ALL {
+        let dir = TempDir::new("edge");
+        let s = start_sqlite(kind, &dir, &[]);
+        let (email, tokens) = s.user("edge");
+        let bearer = format!("Bearer {}", tokens.access);
+        let form = |body: String| {
+            Request::new("POST", "/token").raw_body("application/x-www-form-urlencoded", body)
+        };
+        let cases: Vec<(&str, Request)> = vec![
+            (
+                "form grant_type=client_credentials",
+                form(format!(
+                    "grant_type=client_credentials&username={email}&password=x"
+                )),
+            ),
+            (
+                "form without password",
+                form(format!("grant_type=password&username={email}")),
+            ),
+            (
+                "form without grant_type",
+                form(format!("username={email}&password=x")),
+            ),
+            (
+                "JSON as text/plain",
+                Request::new("POST", "/token").raw_body(
+                    "text/plain",
+                    json!({ "email": email, "password": "x" }).to_string(),
+                ),
+            ),
+            (
+                "JSON with a charset",
+                Request::new("POST", "/token").raw_body(
+                    "application/json; charset=utf-8",
+                    json!({ "email": email, "password": "wrong password" }).to_string(),
+                ),
+            ),
+            (
+                "JSON with an extra field",
+                Request::new("POST", "/token")
+                    .json(&json!({ "email": email, "password": "wrong password", "extra": 1 })),
+            ),
+            (
+                "JSON array",
+                Request::new("POST", "/token").json(&json!([1, 2])),
+            ),
+            (
+                "no Content-Type",
+                Request {
+                    body: b"{}".to_vec(),
+                    ..Request::new("POST", "/token")
+                },
+            ),
+            (
+                "Basic scheme",
+                Request::new("GET", "/me").header("Authorization", "Basic dXNlcjpwYXNz"),
+            ),
+            (
+                "Bearer without a space",
+                Request::new("GET", "/me")
+                    .header("Authorization", format!("Bearer{}", tokens.access)),
+            ),
+            (
+                "two spaces after Bearer",
+                Request::new("GET", "/me")
+                    .header("Authorization", format!("Bearer  {}", tokens.access)),
+            ),
+            (
+                "two Authorization headers",
+                Request::new("GET", "/me")
+                    .header("Authorization", &bearer)
+                    .header("Authorization", &bearer),
+            ),
+            (
+                "lowercase header name",
+                Request::new("GET", "/me").header("authorization", &bearer),
+            ),
+            (
+                "logout with a body",
+                Request::new("POST", "/logout")
+                    .json(&json!({ "everything": true }))
+                    .bearer(Some(&tokens.access)),
+            ),
+        ];
+        let mut seen = Vec::new();
+        for (what, request) in cases {
+            let r = s.send(&request);
+            let error = serde_json::from_slice::<Value>(&r.body)
+                .ok()
+                .map(|b| b["error"].clone());
+            seen.push(format!(
+                "{what}: {} {:?} {:?}",
+                r.status,
+                r.header("www-authenticate"),
+                error
+            ));
+        }
+        // Routing misses are outside the contract and the frameworks differ there (axum
+        // answers 405 to a known path with another method where actix-web and Rocket
+        // answer 404; Rocket's 404 has a JSON body): only a 404 or 405 is required.
+        for request in [
+            Request::new("GET", "/nope"),
+            Request::new("GET", "/token"),
+            Request::new("POST", "/me").bearer(Some(&tokens.access)),
+            Request::new("DELETE", "/users"),
+        ] {
+            let r = s.send(&request);
+            assert!(
+                r.status == 404 || r.status == 405,
+                "{kind}: {} {}: {}",
+                request.method,
+                request.path,
+                r.status
+            );
+        }
+        answers.push((kind, seen));
+        assert_eq!(s.stop().code(), Some(0), "{kind}: exit status");
+    }
+    let (first, expected) = &answers[0];
+    println!("{first}:\n{}", expected.join("\n"));
+    let mut differences = Vec::new();
+    for (kind, seen) in &answers[1..] {
+        for (a, b) in expected.iter().zip(seen) {
+            if a != b {
+                differences.push(format!("{first}: {a}\n{kind}: {b}"));
+            }
+        }
+    }
+    assert!(
+        differences.is_empty(),
+        "the demos differ:\n{}",
+        differences.join("\n")
+    );
+    assert_no_5xx();
+}
