@@ -232,9 +232,9 @@ where
     async fn from_request(req: &'r Request<'_>) -> Outcome<Self, Self::Error> {
         match authenticate::<E>(req).await {
             Ok(claims) => Outcome::Success(MaybeAuthenticated(Some(Claims::clone(claims)))),
-            // The rule of `Authenticator::authenticate_optional`: no bearer credentials (no
-            // header, or another scheme) is anonymous; a bad bearer credential is not.
-            Err(rejection) if matches!(rejection.error, AuthError::MissingCredentials) => {
+            // The core's rule (as in `Authenticator::authenticate_optional`): no bearer
+            // credentials is anonymous; a bad bearer credential is not.
+            Err(rejection) if rejection.error.is_anonymous() => {
                 Outcome::Success(MaybeAuthenticated(None))
             }
             Err(rejection) => fail(rejection),

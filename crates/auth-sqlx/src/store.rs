@@ -10,32 +10,14 @@ macro_rules! impl_stores {
                 &self,
                 email: &str,
             ) -> Result<Option<authcore::User>, authcore::StoreError> {
-                self.bounded(async {
-                    sqlx::query_as::<_, crate::common::UserRow>(&self.users.find_by_email)
-                        .bind(email)
-                        .fetch_optional(&self.pool)
-                        .await
-                        .map_err(crate::error::db)?
-                        .map(crate::common::user_from_row)
-                        .transpose()
-                })
-                .await
+                self.find_user(&self.users.find_by_email, email).await
             }
 
             async fn find_by_id(
                 &self,
                 id: &str,
             ) -> Result<Option<authcore::User>, authcore::StoreError> {
-                self.bounded(async {
-                    sqlx::query_as::<_, crate::common::UserRow>(&self.users.find_by_id)
-                        .bind(id)
-                        .fetch_optional(&self.pool)
-                        .await
-                        .map_err(crate::error::db)?
-                        .map(crate::common::user_from_row)
-                        .transpose()
-                })
-                .await
+                self.find_user(&self.users.find_by_id, id).await
             }
 
             async fn create(
@@ -252,6 +234,24 @@ macro_rules! impl_stores {
         }
 
         impl $store {
+            /// Runs one of the user lookups, which all bind a single text key.
+            async fn find_user(
+                &self,
+                sql: &str,
+                key: &str,
+            ) -> Result<Option<authcore::User>, authcore::StoreError> {
+                self.bounded(async {
+                    sqlx::query_as::<_, crate::common::UserRow>(sql)
+                        .bind(key)
+                        .fetch_optional(&self.pool)
+                        .await
+                        .map_err(crate::error::db)?
+                        .map(crate::common::user_from_row)
+                        .transpose()
+                })
+                .await
+            }
+
             async fn bounded<T>(
                 &self,
                 fut: impl std::future::Future<Output = Result<T, authcore::StoreError>>,

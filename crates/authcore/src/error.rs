@@ -100,6 +100,17 @@ pub enum PasswordRejection {
     Breached,
 }
 
+impl AuthError {
+    /// `true` when the request carried no bearer credentials at all (no `Authorization`
+    /// header, or one of another scheme; RFC 6750 §3.1): routes that also serve anonymous
+    /// callers treat it as anonymous, and every other error as a refusal. The one rule
+    /// behind [`Authenticator::authenticate_optional`](crate::Authenticator::authenticate_optional)
+    /// and the adapters' `MaybeAuthenticated`.
+    pub fn is_anonymous(&self) -> bool {
+        matches!(self, AuthError::MissingCredentials)
+    }
+}
+
 impl From<StoreError> for AuthError {
     fn from(err: StoreError) -> Self {
         match err {

@@ -109,7 +109,8 @@ pub struct Authenticator<E = ()> {
     refresh_ttl: Duration,
     clock: Arc<dyn Clock>,
     extra: ExtraClaims<E>,
-    jwks: Option<Jwks>,
+    /// The JWKS and its JSON, serialized once at build time.
+    jwks: Option<(Jwks, String)>,
 }
 
 impl<E> fmt::Debug for Authenticator<E> {
@@ -407,7 +408,7 @@ impl<E: Send + Sync + 'static> Authenticator<E> {
     ) -> Result<Option<Claims<E>>, AuthError> {
         match self.authenticate(authorization).await {
             Ok(claims) => Ok(Some(claims)),
-            Err(AuthError::MissingCredentials) => Ok(None),
+            Err(e) if e.is_anonymous() => Ok(None),
             Err(e) => Err(e),
         }
     }
@@ -469,7 +470,12 @@ impl<E: Send + Sync + 'static> Authenticator<E> {
     /// The public verification keys to publish at `/.well-known/jwks.json`; `None` when
     /// only shared secrets are configured.
     pub fn jwks(&self) -> Option<&Jwks> {
-        self.jwks.as_ref()
+        self.jwks.as_ref().map(|(jwks, _)| jwks)
+    }
+
+    /// [`Authenticator::jwks`] as JSON, serialized once when the authenticator was built.
+    pub fn jwks_json(&self) -> Option<&str> {
+        self.jwks.as_ref().map(|(_, json)| json.as_str())
     }
 
     /// The user store.
@@ -643,8 +649,9 @@ impl<E: Serialize + DeserializeOwned + Send + Sync + 'static> AuthenticatorBuild
         let jwks = self
             .jwt
             .as_ref()
-            .map(|j| j.jwks().clone())
-            .filter(|j| !j.is_empty());
+            .map(|j| j.jwks())
+            .filter(|j| !j.is_empty())
+            .map(|j| (j.clone(), j.to_json()));
         Ok(Authenticator {
             users: self.users.ok_or(missing("a user store is required"))?,
             refresh_tokens: self

@@ -242,8 +242,8 @@ pub async fn logout<E: Send + Sync + 'static>(
 /// `GET /.well-known/jwks.json`: the JWKS, or `404` when only shared secrets are
 /// configured.
 pub fn jwks<E: Send + Sync + 'static>(auth: &Authenticator<E>) -> Response {
-    match auth.jwks() {
-        Some(jwks) => Response::json(status::OK, jwks.to_json()),
+    match auth.jwks_json() {
+        Some(json) => Response::json(status::OK, json.to_owned()),
         None => Response::json(
             status::NOT_FOUND,
             r#"{"error":"not_found","error_description":"no public keys are configured"}"#
