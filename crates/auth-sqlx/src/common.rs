@@ -25,7 +25,7 @@ pub(crate) fn unix_ceil(t: OffsetDateTime) -> i64 {
     t.unix_timestamp() + i64::from(t.nanosecond() > 0)
 }
 
-fn from_unix(secs: i64) -> Result<OffsetDateTime, StoreError> {
+pub(crate) fn from_unix(secs: i64) -> Result<OffsetDateTime, StoreError> {
     OffsetDateTime::from_unix_timestamp(secs).map_err(StoreError::backend)
 }
 
@@ -208,6 +208,10 @@ pub(crate) const REVOKE: &str = "INSERT INTO authcore_revocations (id, expires_a
 
 pub(crate) const PURGE_REVOCATIONS: &str =
     "DELETE FROM authcore_revocations WHERE expires_at <= $1";
+
+/// Revocations still in force, for [`authcore::store::RevocationMirror::load`].
+pub(crate) const ACTIVE_REVOCATIONS: &str =
+    "SELECT id, expires_at FROM authcore_revocations WHERE expires_at > $1";
 
 /// `SELECT 1 … WHERE id IN ($1, …, $n) LIMIT 1`: one round trip for all ids.
 pub(crate) fn is_revoked_sql(n: usize) -> String {

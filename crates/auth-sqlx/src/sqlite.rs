@@ -24,6 +24,10 @@ use crate::error::{bounded, db, invalid};
 /// for the write lock instead of failing with "database is locked". Every call returns
 /// within the query timeout, with [`StoreError::Unavailable`] if the database did not
 /// answer in time.
+///
+/// A process that is the database's only user can put its revocations behind an
+/// [`authcore::store::RevocationMirror`]: loaded once, written through, and read from
+/// memory, so authenticating a request does no query at all.
 #[derive(Clone)]
 pub struct SqliteStore {
     pub(crate) pool: SqlitePool,

@@ -231,6 +231,24 @@ macro_rules! impl_stores {
                 })
                 .await
             }
+
+            async fn active(
+                &self,
+                now: authcore::time::OffsetDateTime,
+            ) -> Result<Vec<(String, authcore::time::OffsetDateTime)>, authcore::StoreError> {
+                self.bounded(async {
+                    let rows =
+                        sqlx::query_as::<_, (String, i64)>(crate::common::ACTIVE_REVOCATIONS)
+                            .bind(crate::common::unix(now))
+                            .fetch_all(&self.pool)
+                            .await
+                            .map_err(crate::error::db)?;
+                    rows.into_iter()
+                        .map(|(id, until)| Ok((id, crate::common::from_unix(until)?)))
+                        .collect()
+                })
+                .await
+            }
         }
 
         impl $store {

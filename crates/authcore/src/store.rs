@@ -14,6 +14,9 @@ use crate::error::StoreError;
 use crate::password::PasswordHash;
 
 pub mod memory;
+mod mirror;
+
+pub use mirror::RevocationMirror;
 
 /// A new user id: a random UUID (version 4) in its hyphenated lowercase form, for stores
 /// whose database does not assign ids.
@@ -184,6 +187,22 @@ pub trait RevocationStore: Send + Sync + 'static {
 
     /// Deletes revocations that expired before `now`; returns how many.
     async fn purge_expired(&self, now: OffsetDateTime) -> Result<u64, StoreError>;
+
+    /// Every revocation still in force at `now`, as `(id, expires_at)`: what a
+    /// [`RevocationMirror`] loads when it starts.
+    ///
+    /// # Errors
+    /// The provided implementation returns [`StoreError::Backend`]: a store that cannot
+    /// list its revocations cannot be mirrored.
+    async fn active(
+        &self,
+        now: OffsetDateTime,
+    ) -> Result<Vec<(String, OffsetDateTime)>, StoreError> {
+        let _ = now;
+        Err(StoreError::backend(
+            "this revocation store cannot list its revocations",
+        ))
+    }
 }
 
 #[cfg(test)]

@@ -13,6 +13,7 @@ use std::sync::Arc;
 
 use auth_redis::RedisStore;
 use auth_sqlx::{PostgresStore, SqliteStore};
+use authcore::store::RevocationMirror;
 use authcore::time::Duration;
 use authcore::{
     Algorithm, Authenticator, ConfigError, Jwt, KeySet, RefreshTokenStore, RevocationStore,
@@ -225,6 +226,15 @@ impl Config {
             );
             refresh = store.clone();
             revocations = store;
+        } else if self.database_url.starts_with("sqlite:") {
+            // The embedded database belongs to this one process: revocations are read from
+            // an in-memory mirror, loaded now and written through, instead of a query on
+            // every request. Instances that share PostgreSQL or Redis read the store.
+            revocations = Arc::new(
+                RevocationMirror::load(revocations, authcore::time::OffsetDateTime::now_utc())
+                    .await
+                    .map_err(|_| env_error(db, "cannot read the revocations"))?,
+            );
         }
         let keys = KeySet::new(self.signing_key()?);
         let jwt = Jwt::builder()

@@ -99,6 +99,15 @@ async fn revocation_store() {
     db.drop().await;
 }
 
+#[tokio::test]
+async fn revocation_listing() {
+    let Some(db) = Schema::new().await else {
+        return;
+    };
+    conformance::revocation_listing(Arc::new(db.store().await)).await;
+    db.drop().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn two_pools_race_for_one_token_and_one_email() {
     let Some(db) = Schema::new().await else {

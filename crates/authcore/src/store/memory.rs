@@ -234,4 +234,16 @@ impl RevocationStore for MemoryRevocationStore {
         map.retain(|_, until| *until > now);
         Ok((before - map.len()) as u64)
     }
+
+    async fn active(
+        &self,
+        now: OffsetDateTime,
+    ) -> Result<Vec<(String, OffsetDateTime)>, StoreError> {
+        let map = self.revoked.read().map_err(|_| poisoned())?;
+        Ok(map
+            .iter()
+            .filter(|(_, until)| **until > now)
+            .map(|(id, until)| (id.clone(), *until))
+            .collect())
+    }
 }

@@ -700,6 +700,59 @@ pub async fn revocation_store(store: Arc<dyn RevocationStore>) {
     );
 }
 
+/// `store.active(at)`, only the given ids, sorted.
+async fn listed(
+    store: &dyn RevocationStore,
+    ids: &[&String],
+    at: OffsetDateTime,
+) -> Vec<(String, OffsetDateTime)> {
+    let mut listed: Vec<_> = ok("active", store.active(at).await)
+        .into_iter()
+        .filter(|(id, _)| ids.contains(&id))
+        .collect();
+    listed.sort();
+    listed
+}
+
+/// Checks [`RevocationStore::active`], for stores that can be loaded into a
+/// [`RevocationMirror`](crate::store::RevocationMirror): it lists every revocation in
+/// force at `now` with its latest expiry (rounded up to the second at most), and none that
+/// expired by then. Entries that other writers put in the store are ignored.
+///
+/// # Panics
+/// On the first violation of the contract, naming the rule.
+pub async fn revocation_listing(store: Arc<dyn RevocationStore>) {
+    let s = &*store;
+    let t0 = now_secs();
+    let min = Duration::minutes(1);
+    let [a, b, c] = ["a", "b", "c"].map(|tag| unique(&format!("listed-{tag}")));
+    ok("revoke", s.revoke(&a, t0 + 60 * min).await);
+    ok("revoke", s.revoke(&b, t0 + 10 * min).await);
+    ok("revoke (later)", s.revoke(&b, t0 + 30 * min).await);
+    ok("revoke", s.revoke(&c, t0 + 20 * min).await);
+    let mut expected = vec![
+        (a.clone(), t0 + 60 * min),
+        (b.clone(), t0 + 30 * min),
+        (c.clone(), t0 + 20 * min),
+    ];
+    expected.sort();
+    assert_eq!(
+        listed(s, &[&a, &b, &c], t0).await,
+        expected,
+        "active lists every live revocation with its latest expiry"
+    );
+    expected.retain(|(id, _)| *id != c);
+    assert_eq!(
+        listed(s, &[&a, &b, &c], t0 + 20 * min).await,
+        expected,
+        "active omits revocations expired by `now` (expires_at <= now)"
+    );
+    assert!(
+        listed(s, &[&a, &b, &c], t0 + 60 * min).await.is_empty(),
+        "active omits revocations expired by `now`"
+    );
+}
+
 /// What [`persistence_write`] stored, for [`persistence_check`] to read back through
 /// fresh connections.
 #[derive(Clone)]
