@@ -2,12 +2,13 @@
 //! NIST SP 800-63B §3.1.1.2.
 
 use std::fmt;
-use std::sync::{Arc, OnceLock};
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::{Arc, Mutex, OnceLock, mpsc};
 
 use argon2::password_hash::{PasswordHash as PhcHash, SaltString};
 use argon2::{Argon2, Params, PasswordHasher as _, PasswordVerifier as _, Version};
 use async_trait::async_trait;
-use tokio::sync::Semaphore;
+use tokio::sync::oneshot;
 
 use crate::AuthError;
 use crate::crypto::random_bytes;
@@ -60,18 +61,74 @@ impl Verification {
 struct Inner {
     params: Params,
     pepper: Option<Vec<u8>>,
-    permits: Arc<Semaphore>,
+    threads: usize,
+    background: bool,
+    /// The queue of the hashing threads, started on first use; `None` if no thread could
+    /// be started.
+    jobs: OnceLock<Option<mpsc::Sender<Job>>>,
     dummy: OnceLock<PasswordHash>,
+}
+
+/// A hash or verification for the hashing threads.
+type Job = Box<dyn FnOnce() + Send>;
+
+/// Starts `n` hashing threads on one queue. They end when the queue's sender is dropped
+/// with the last clone of the hasher.
+fn start_threads(n: usize, background: bool) -> Option<mpsc::Sender<Job>> {
+    let (sender, receiver) = mpsc::channel::<Job>();
+    let receiver = Arc::new(Mutex::new(receiver));
+    let started = (0..n)
+        .filter(|i| {
+            let receiver = Arc::clone(&receiver);
+            std::thread::Builder::new()
+                .name(format!("authcore-argon2-{i}"))
+                .spawn(move || {
+                    if background {
+                        lower_priority();
+                    }
+                    loop {
+                        // The lock is held while waiting: one thread waits for the next
+                        // job, the others for the lock.
+                        let job = match receiver.lock() {
+                            Ok(queue) => queue.recv(),
+                            Err(_) => return,
+                        };
+                        match job {
+                            // A panic is the job's failure (its caller sees the result
+                            // channel closed), not the thread's.
+                            Ok(job) => drop(catch_unwind(AssertUnwindSafe(job))),
+                            Err(mpsc::RecvError) => return,
+                        }
+                    }
+                })
+                .is_ok()
+        })
+        .count();
+    (started > 0).then_some(sender)
+}
+
+/// Gives the calling thread the lowest CPU priority (nice 19), so that the threads
+/// serving requests preempt it whenever they have work. Linux only (where the nice value
+/// is per thread); best effort.
+fn lower_priority() {
+    #[cfg(target_os = "linux")]
+    let _ = rustix::process::setpriority_process(Some(rustix::thread::gettid()), 19);
 }
 
 /// Hashes and verifies passwords with argon2id.
 ///
 /// Defaults to the OWASP parameters m = 19 MiB, t = 2, p = 1. The async methods run the
-/// hash on tokio's blocking pool, at most `max_concurrent` at once (default: the number of
-/// CPUs), so a login flood neither starves the executor nor exhausts memory: excess
-/// requests wait for a permit without holding a thread or a 19 MiB buffer.
+/// hash on the hasher's own threads, `max_concurrent` of them (default: the number of
+/// CPUs), started on first use. So a login flood neither starves the executor nor
+/// exhausts memory: excess requests wait in the queue without holding a thread or a
+/// 19 MiB buffer, and a request whose caller has gone (a dropped future) is skipped.
+/// The threads run at the lowest CPU priority (see
+/// [`PasswordHasherBuilder::background_priority`]), so logins use the CPU that request
+/// handling leaves, and never delay it.
 ///
-/// Cheap to clone; clones share the concurrency bound.
+/// The async methods work under any executor (the result comes back on a channel).
+///
+/// Cheap to clone; clones share the threads.
 #[derive(Clone)]
 pub struct PasswordHasher {
     inner: Arc<Inner>,
@@ -105,6 +162,7 @@ pub struct PasswordHasherBuilder {
     p_cost: u32,
     pepper: Option<Vec<u8>>,
     max_concurrent: usize,
+    background: bool,
 }
 
 impl fmt::Debug for PasswordHasherBuilder {
@@ -114,6 +172,7 @@ impl fmt::Debug for PasswordHasherBuilder {
             .field("t_cost", &self.t_cost)
             .field("p_cost", &self.p_cost)
             .field("max_concurrent", &self.max_concurrent)
+            .field("background", &self.background)
             .finish_non_exhaustive()
     }
 }
@@ -144,9 +203,19 @@ impl PasswordHasherBuilder {
         self
     }
 
-    /// How many hashes may run at once. Default: the number of CPUs.
+    /// How many hashes may run at once: the number of hashing threads. Default: the
+    /// number of CPUs.
     pub fn max_concurrent(mut self, n: usize) -> Self {
         self.max_concurrent = n;
+        self
+    }
+
+    /// Whether the hashing threads run at the lowest CPU priority (nice 19; Linux only).
+    /// Default `true`: with every CPU hashing during a login flood, authenticated
+    /// requests are still served at once, and logins take the CPU time left over. Turn
+    /// it off when logins must compete equally with the rest of the process.
+    pub fn background_priority(mut self, background: bool) -> Self {
+        self.background = background;
         self
     }
 
@@ -173,7 +242,9 @@ impl PasswordHasherBuilder {
             inner: Arc::new(Inner {
                 params,
                 pepper: self.pepper,
-                permits: Arc::new(Semaphore::new(self.max_concurrent)),
+                threads: self.max_concurrent,
+                background: self.background,
+                jobs: OnceLock::new(),
                 dummy: OnceLock::new(),
             }),
         })
@@ -189,6 +260,7 @@ impl PasswordHasher {
             p_cost: 1,
             pepper: None,
             max_concurrent: std::thread::available_parallelism().map_or(2, usize::from),
+            background: true,
         }
     }
 
@@ -266,28 +338,30 @@ impl PasswordHasher {
         let _ = self.verify(password, dummy);
     }
 
-    /// Runs `f` on the blocking pool under the concurrency bound (inline when no tokio
-    /// runtime is running).
+    /// Runs `f` on one of the hashing threads and waits for its result. When the returned
+    /// future is dropped before a thread takes the job, the job is skipped.
     async fn bounded<T: Send + 'static>(
         &self,
         f: impl FnOnce(&PasswordHasher) -> T + Send + 'static,
     ) -> Result<T, AuthError> {
-        let permit = Arc::clone(&self.inner.permits)
-            .acquire_owned()
-            .await
-            .map_err(|_| AuthError::Internal("password hasher closed".into()))?;
+        let (tx, rx) = oneshot::channel();
         let this = self.clone();
-        let run = move || {
-            let out = f(&this);
-            drop(permit);
-            out
-        };
-        if tokio::runtime::Handle::try_current().is_err() {
-            return Ok(run());
-        }
-        tokio::task::spawn_blocking(run)
-            .await
-            .map_err(|e| AuthError::Internal(Box::new(e)))
+        let job: Job = Box::new(move || {
+            if !tx.is_closed() {
+                let _ = tx.send(f(&this));
+            }
+        });
+        let inner = &self.inner;
+        inner
+            .jobs
+            .get_or_init(|| start_threads(inner.threads, inner.background))
+            .as_ref()
+            .and_then(|jobs| jobs.send(job).ok())
+            .ok_or_else(|| {
+                AuthError::Internal("cannot start the password hashing threads".into())
+            })?;
+        rx.await
+            .map_err(|_| AuthError::Internal("a password hashing job panicked".into()))
     }
 
     /// [`PasswordHasher::hash`] off the async executor, bounded.
@@ -568,8 +642,71 @@ mod tests {
         }
     }
 
-    /// Hashing runs on the blocking pool: a single-threaded executor keeps serving other
-    /// tasks while a burst of verifications is in flight.
+    /// The hashing threads run at nice 19 unless told otherwise (Linux, where the nice
+    /// value is per thread).
+    #[cfg(target_os = "linux")]
+    #[tokio::test]
+    async fn hashing_threads_run_at_the_lowest_priority() {
+        use rustix::process::getpriority_process;
+        use rustix::thread::gettid;
+        let nice = |h: PasswordHasher| async move {
+            h.bounded(|_| getpriority_process(Some(gettid())).unwrap())
+                .await
+                .unwrap()
+        };
+        let fast = || PasswordHasher::builder().memory_kib(64).iterations(1);
+        assert_eq!(nice(fast().build().unwrap()).await, 19);
+        let here = getpriority_process(Some(gettid())).unwrap();
+        let equal = fast().background_priority(false).build().unwrap();
+        assert_eq!(nice(equal).await, here);
+    }
+
+    /// A job whose caller has gone before a thread took it is skipped.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn abandoned_jobs_are_skipped() {
+        use std::sync::atomic::{AtomicBool, Ordering};
+        use std::sync::mpsc::channel;
+        let h = PasswordHasher::builder()
+            .memory_kib(64)
+            .iterations(1)
+            .max_concurrent(1)
+            .build()
+            .unwrap();
+        // occupy the only thread until told to go on
+        let (go, wait) = channel::<()>();
+        let (started, running) = channel::<()>();
+        let busy = tokio::spawn({
+            let h = h.clone();
+            async move {
+                h.bounded(move |_| {
+                    started.send(()).unwrap();
+                    wait.recv().unwrap();
+                })
+                .await
+                .unwrap();
+            }
+        });
+        tokio::task::spawn_blocking(move || running.recv().unwrap())
+            .await
+            .unwrap();
+        let ran = Arc::new(AtomicBool::new(false));
+        // polled once (which queues the job), then dropped
+        let flag = ran.clone();
+        let abandoned = h.bounded(move |_| flag.store(true, Ordering::SeqCst));
+        let timed_out = tokio::time::timeout(std::time::Duration::ZERO, abandoned).await;
+        assert!(
+            timed_out.is_err(),
+            "the job cannot have run: the thread is busy"
+        );
+        go.send(()).unwrap();
+        busy.await.unwrap();
+        // a job queued after the abandoned one runs, so the abandoned one was passed over
+        h.bounded(|_| ()).await.unwrap();
+        assert!(!ran.load(Ordering::SeqCst), "the abandoned job ran");
+    }
+
+    /// Hashing runs on the hasher's threads: a single-threaded executor keeps serving
+    /// other tasks while a burst of verifications is in flight.
     #[tokio::test(flavor = "current_thread")]
     async fn hashing_does_not_block_the_executor() {
         let h = PasswordHasher::builder()

@@ -1,0 +1,165 @@
+#!/usr/bin/env bash
+# Over-the-wire load runs against the three demo servers, each on loopback in its
+# default configuration (embedded SQLite in a fresh directory, random HS256 secret),
+# with wrk as the client. Three measurements per framework:
+#
+#   1. throughput of the protected `GET /admin` (admin token) against `GET /healthz`,
+#      measured alternately, ROUNDS times each; the ratio of the medians;
+#   2. `GET /me` latency (one connection) idle, then while 16 connections log in
+#      continuously; p50 and p99 of each, and p99 under load ÷ p99 idle;
+#   3. login throughput of those 16 connections alone, against the argon2 bound:
+#      CPUs ÷ one password verification (timed by `hash-time` on this machine, in the
+#      same run).
+#
+# Usage: benches/http.sh [axum] [actix] [rocket]       (default: all three)
+# Environment: DURATION (seconds per wrk run, default 10), ROUNDS (default 3),
+# CONNECTIONS (for the throughput runs, default 32).
+#
+# Installs wrk from Debian's packages when it is missing. Every response must be 2xx:
+# a run with a single error response fails the script.
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+FRAMEWORKS=("$@")
+[ ${#FRAMEWORKS[@]} -gt 0 ] || FRAMEWORKS=(axum actix rocket)
+DURATION=${DURATION:-10}
+ROUNDS=${ROUNDS:-3}
+CONNECTIONS=${CONNECTIONS:-32}
+ADMIN_EMAIL=admin@example.com
+ADMIN_PASSWORD='correct horse battery staple'
+
+if ! command -v wrk >/dev/null; then
+    echo "installing wrk from Debian's packages" >&2
+    sudo=""
+    [ "$(id -u)" -eq 0 ] || sudo=sudo
+    $sudo apt-get update -qq && $sudo apt-get install -y -qq wrk >/dev/null
+fi
+
+packages=()
+for fw in "${FRAMEWORKS[@]}"; do
+    case $fw in
+        axum | actix | rocket) packages+=(-p "example-$fw") ;;
+        *) echo "unknown framework: $fw (axum, actix, rocket)" >&2; exit 2 ;;
+    esac
+done
+cargo build --release --locked -q "${packages[@]}" -p authcore-benches --bin hash-time
+target=$(cd "${CARGO_TARGET_DIR:-target}" && pwd)
+
+work=$(mktemp -d)
+server_pid=""
+cleanup() {
+    [ -z "$server_pid" ] || kill "$server_pid" 2>/dev/null || true
+    rm -rf "$work"
+}
+trap cleanup EXIT
+
+# start_server FRAMEWORK: runs the demo in a fresh directory, sets $url and $server_pid.
+start_server() {
+    local dir="$work/$1"
+    mkdir -p "$dir"
+    (
+        cd "$dir"
+        # only the variables the runs need; everything else keeps its default
+        exec env -u AUTH_DATABASE_URL -u AUTH_REDIS_URL -u AUTH_JWT_SECRET \
+            -u AUTH_JWT_KEY_FILE -u AUTH_ISSUER -u AUTH_AUDIENCE -u AUTH_ACCESS_TTL \
+            -u AUTH_REFRESH_TTL -u RUST_LOG \
+            AUTH_ADDR=127.0.0.1:0 AUTH_ADMIN_EMAIL="$ADMIN_EMAIL" \
+            AUTH_ADMIN_PASSWORD="$ADMIN_PASSWORD" \
+            "$target/release/example-$1" >stdout.txt 2>stderr.txt
+    ) &
+    server_pid=$!
+    for _ in $(seq 100); do
+        grep -q '^listening on ' "$dir/stdout.txt" 2>/dev/null && break
+        sleep 0.1
+    done
+    url=$(sed -n 's/^listening on //p' "$dir/stdout.txt" | head -1)
+    [ -n "$url" ] || { echo "example-$1 did not start:" >&2; cat "$dir/stderr.txt" >&2; exit 1; }
+}
+
+stop_server() {
+    kill "$server_pid"
+    wait "$server_pid" || true
+    server_pid=""
+}
+
+# wrk_run ARGS...: runs wrk with --latency, fails on any non-2xx or socket error, and
+# prints "rps p50_us p99_us".
+wrk_run() {
+    local out
+    out=$(wrk --latency "$@")
+    if grep -qE 'Non-2xx|Socket errors' <<<"$out"; then
+        echo "wrk $*: error responses" >&2
+        echo "$out" >&2
+        exit 1
+    fi
+    awk '
+        function us(v) {
+            if (v ~ /us$/) return v + 0
+            if (v ~ /ms$/) return v * 1000
+            if (v ~ /s$/) return v * 1000000
+            return v
+        }
+        /Requests\/sec/ { rps = $2 }
+        $1 == "50%" { p50 = us($2) }
+        $1 == "99%" { p99 = us($2) }
+        END { printf "%.0f %.0f %.0f\n", rps, p50, p99 }
+    ' <<<"$out"
+}
+
+median() { tr ' ' '\n' <<<"$*" | sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
+
+login_lua="$work/login.lua"
+cat >"$login_lua" <<EOF
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+wrk.body = '{"email":"$ADMIN_EMAIL","password":"$ADMIN_PASSWORD"}'
+EOF
+
+echo "wrk: ${DURATION} s per run, ${ROUNDS} rounds, ${CONNECTIONS} connections for throughput"
+echo
+
+results=()
+for fw in "${FRAMEWORKS[@]}"; do
+    start_server "$fw"
+    token=$(curl -sf -X POST "$url/token" -H 'Content-Type: application/json' \
+        -d "{\"email\":\"$ADMIN_EMAIL\",\"password\":\"$ADMIN_PASSWORD\"}" |
+        sed -E 's/.*"access_token":"([^"]+)".*/\1/')
+    [ -n "$token" ] || { echo "example-$fw: login failed" >&2; exit 1; }
+    auth="Authorization: Bearer $token"
+    wrk -t1 -c"$CONNECTIONS" -d2s "$url/healthz" >/dev/null # warm-up
+
+    healthz=() admin=()
+    for _ in $(seq "$ROUNDS"); do
+        read -r rps _ _ < <(wrk_run -t1 -c"$CONNECTIONS" -d"${DURATION}s" "$url/healthz")
+        healthz+=("$rps")
+        read -r rps _ _ < <(wrk_run -t1 -c"$CONNECTIONS" -d"${DURATION}s" -H "$auth" "$url/admin")
+        admin+=("$rps")
+    done
+    h=$(median "${healthz[@]}") a=$(median "${admin[@]}")
+
+    read -r _ idle50 idle99 < <(wrk_run -t1 -c1 -d"${DURATION}s" -H "$auth" "$url/me")
+    # the argon2 bound, timed just before the logins: CPUs ÷ one verification
+    read -r verify_us cpus < <("$target/release/hash-time" | sed 's/verify_us=//; s/cpus=//')
+    bound=$(awk -v c="$cpus" -v t="$verify_us" 'BEGIN { printf "%.1f", c * 1000000 / t }')
+    # logins alone, then logins with /me alongside
+    read -r logins _ _ < <(wrk_run -t1 -c16 -d"${DURATION}s" -s "$login_lua" "$url/token")
+    wrk_run -t1 -c16 -d"$((DURATION + 2))s" -s "$login_lua" "$url/token" >"$work/login-bg.txt" &
+    login_bg=$!
+    sleep 1
+    read -r _ load50 load99 < <(wrk_run -t1 -c1 -d"${DURATION}s" -H "$auth" "$url/me")
+    wait "$login_bg"
+    stop_server
+
+    echo "example-$fw: /healthz ${healthz[*]} req/s, /admin ${admin[*]} req/s"
+    echo "example-$fw: /me idle p50 ${idle50} µs p99 ${idle99} µs; under logins p50 ${load50} µs p99 ${load99} µs"
+    echo "example-$fw: logins ${logins}/s; one argon2id verification ${verify_us} µs on ${cpus} CPUs: bound ${bound}/s"
+    results+=("$(printf '| %s | %s | %s | **%s** | %s / %s | %s / %s | **%s** | %s | **%s** |' \
+        "$fw" "$h" "$a" "$(ratio "$a" "$h")" "$idle50" "$idle99" "$load50" "$load99" \
+        "$(ratio "$load99" "$idle99")" "$logins / $bound" "$(ratio "$logins" "$bound")")")
+done
+
+echo
+echo "| framework | /healthz req/s | /admin req/s | admin ÷ healthz (goal ≥ 0.8) | /me idle p50 / p99 µs | /me under logins p50 / p99 µs | p99 ratio (goal ≤ 5) | logins/s / bound | ÷ bound (goal ≥ 0.8) |"
+echo "|---|---|---|---|---|---|---|---|---|"
+printf '%s\n' "${results[@]}"
