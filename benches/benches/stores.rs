@@ -1,6 +1,7 @@
 //! Store benchmarks: what each backend adds to a request.
 //!
-//! Ids are `<op>/<backend>`, backend `memory`, `sqlite`, `postgres` or `redis`:
+//! Ids are `<op>/<backend>`, backend `memory`, `sqlite`, `sqlite+mirror`, `postgres` or
+//! `redis`:
 //!
 //! - `authenticate/<backend>`: a `Bearer` header value to claims: verification (HS256) plus
 //!   the revocation check of `jti` and `sid`, one store round trip.
@@ -9,6 +10,8 @@
 //!   one returned.
 //!
 //! `sqlite` is a file in the temporary directory (WAL, `synchronous = FULL`, sqlx's default);
+//! `sqlite+mirror` is the same database with revocations read from a `RevocationMirror`
+//! (as the demo servers run on SQLite), so its `authenticate` does no query;
 //! `postgres` (`DATABASE_URL`) and `redis` (`REDIS_URL`) are servers on loopback, each run
 //! in a schema or key prefix of its own, removed at the end. `redis` keeps refresh tokens
 //! and revocations in Redis and users in memory, as a deployment with users in SQL would
@@ -25,6 +28,7 @@ use std::time::{Duration, Instant};
 
 use auth_redis::RedisStore;
 use auth_sqlx::{PostgresStore, SqliteStore, sqlx};
+use authcore::store::RevocationMirror;
 use authcore::store::memory::{MemoryRefreshTokenStore, MemoryRevocationStore, MemoryUserStore};
 use authcore::testing::{TEST_ISSUER, fast_hasher};
 use authcore::time::OffsetDateTime;
@@ -118,6 +122,19 @@ async fn backends() -> Vec<Backend> {
         .expect("sqlite");
     sqlite.migrate().await.expect("sqlite migrate");
     let sqlite = Arc::new(sqlite);
+    let mirror = RevocationMirror::load(sqlite.clone(), OffsetDateTime::now_utc())
+        .await
+        .expect("mirror");
+    out.push(
+        Backend::new(
+            "sqlite+mirror",
+            sqlite.clone(),
+            sqlite.clone(),
+            Arc::new(mirror),
+            Cleanup::None,
+        )
+        .await,
+    );
     out.push(
         Backend::new(
             "sqlite",
