@@ -42,7 +42,9 @@ for fw in "${FRAMEWORKS[@]}"; do
         *) echo "unknown framework: $fw (axum, actix, rocket)" >&2; exit 2 ;;
     esac
 done
-cargo build --release --locked -q "${packages[@]}" -p authcore-benches --bin hash-time
+# two commands: `--bin` would also filter the demo packages' targets
+cargo build --release --locked -q "${packages[@]}"
+cargo build --release --locked -q -p authcore-benches --bin hash-time
 target=$(cd "${CARGO_TARGET_DIR:-target}" && pwd)
 
 work=$(mktemp -d)
