@@ -77,33 +77,35 @@ type Job = Box<dyn FnOnce() + Send>;
 fn start_threads(n: usize, background: bool) -> Option<mpsc::Sender<Job>> {
     let (sender, receiver) = mpsc::channel::<Job>();
     let receiver = Arc::new(Mutex::new(receiver));
-    let started = (0..n)
-        .filter(|i| {
-            let receiver = Arc::clone(&receiver);
-            std::thread::Builder::new()
-                .name(format!("authcore-argon2-{i}"))
-                .spawn(move || {
-                    if background {
-                        lower_priority();
+    let mut started = 0;
+    for i in 0..n {
+        let receiver = Arc::clone(&receiver);
+        let spawned = std::thread::Builder::new()
+            .name(format!("authcore-argon2-{i}"))
+            .spawn(move || {
+                if background {
+                    lower_priority();
+                }
+                loop {
+                    // The lock is held only while waiting (the guard ends with this
+                    // statement): one thread waits for the next job, the others for the
+                    // lock, and jobs run in parallel.
+                    let job = match receiver.lock() {
+                        Ok(queue) => queue.recv(),
+                        Err(_) => return,
+                    };
+                    match job {
+                        // A panic is the job's failure (its caller sees the result
+                        // channel closed), not the thread's.
+                        Ok(job) => drop(catch_unwind(AssertUnwindSafe(job))),
+                        Err(mpsc::RecvError) => return,
                     }
-                    loop {
-                        // The lock is held while waiting: one thread waits for the next
-                        // job, the others for the lock.
-                        let job = match receiver.lock() {
-                            Ok(queue) => queue.recv(),
-                            Err(_) => return,
-                        };
-                        match job {
-                            // A panic is the job's failure (its caller sees the result
-                            // channel closed), not the thread's.
-                            Ok(job) => drop(catch_unwind(AssertUnwindSafe(job))),
-                            Err(mpsc::RecvError) => return,
-                        }
-                    }
-                })
-                .is_ok()
-        })
-        .count();
+                }
+            });
+        if spawned.is_ok() {
+            started += 1;
+        }
+    }
     (started > 0).then_some(sender)
 }
 
