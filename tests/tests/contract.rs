@@ -1036,44 +1036,9 @@ fn redis_going_away() {
                 // Redis is gone
                 redis.kill();
 
-                let requests = [
-                    (
-                        "GET /me",
-                        Request::new("GET", "/me").bearer(Some(&tokens.access)),
-                    ),
-                    (
-                        "GET /admin",
-                        Request::new("GET", "/admin").bearer(Some(&tokens.access)),
-                    ),
-                    (
-                        "POST /token/refresh",
-                        Request::new("POST", "/token/refresh")
-                            .json(&json!({ "refresh_token": tokens.refresh })),
-                    ),
-                    (
-                        "POST /logout",
-                        Request::new("POST", "/logout").bearer(Some(&second.access)),
-                    ),
-                    (
-                        "POST /token",
-                        Request::new("POST", "/token")
-                            .json(&json!({ "email": email, "password": PASSWORD })),
-                    ),
-                ];
-                for (what, request) in requests {
+                for (what, request) in store_requests(&email, &tokens, &second) {
                     let r = s.send(&request.allow_503());
-                    assert_error(
-                        kind,
-                        &format!("{what} with Redis down"),
-                        &r,
-                        503,
-                        "temporarily_unavailable",
-                    );
-                    assert!(
-                        r.header("retry-after")
-                            .is_some_and(|v| v.parse::<u32>().is_ok()),
-                        "{kind}: {what}: no Retry-After"
-                    );
+                    assert_unavailable(kind, &format!("{what} with Redis down"), &r);
                 }
                 // a request that needs no store still works
                 assert_eq!(s.get("/healthz", None).status, 200, "{kind}: healthz");
@@ -1082,6 +1047,45 @@ fn redis_going_away() {
         }
     });
     assert_no_5xx();
+}
+
+/// The requests that need a store, each answered `503` while it is down: `/me` and
+/// `/admin` with `tokens`, a login of `email`, a refresh of `tokens`, a logout of
+/// `logout`.
+fn store_requests(email: &str, tokens: &Tokens, logout: &Tokens) -> Vec<(&'static str, Request)> {
+    vec![
+        (
+            "GET /me",
+            Request::new("GET", "/me").bearer(Some(&tokens.access)),
+        ),
+        (
+            "GET /admin",
+            Request::new("GET", "/admin").bearer(Some(&tokens.access)),
+        ),
+        (
+            "POST /token",
+            Request::new("POST", "/token").json(&json!({ "email": email, "password": PASSWORD })),
+        ),
+        (
+            "POST /token/refresh",
+            Request::new("POST", "/token/refresh")
+                .json(&json!({ "refresh_token": tokens.refresh })),
+        ),
+        (
+            "POST /logout",
+            Request::new("POST", "/logout").bearer(Some(&logout.access)),
+        ),
+    ]
+}
+
+/// `503 temporarily_unavailable` with a whole number of seconds in `Retry-After`.
+fn assert_unavailable(kind: Kind, what: &str, r: &Response) {
+    assert_error(kind, what, r, 503, "temporarily_unavailable");
+    assert!(
+        r.header("retry-after")
+            .is_some_and(|v| v.parse::<u32>().is_ok()),
+        "{kind}: {what}: no Retry-After"
+    );
 }
 
 /// Sixteen threads, spread over `servers`, refresh `token` at once; their statuses.
@@ -1322,35 +1326,12 @@ fn postgres_down_and_back(kind: Kind, database_url: &str, upstream: std::net::So
 
     // PostgreSQL is gone: its connections cut, new ones refused
     proxy.stop();
-    let requests = [
-        (
-            "GET /me",
-            Request::new("GET", "/me").bearer(Some(&tokens.access)),
-        ),
-        (
-            "GET /admin",
-            Request::new("GET", "/admin").bearer(Some(&tokens.access)),
-        ),
-        (
-            "POST /token",
-            Request::new("POST", "/token").json(&json!({ "email": email, "password": PASSWORD })),
-        ),
-        (
-            "POST /token/refresh",
-            Request::new("POST", "/token/refresh")
-                .json(&json!({ "refresh_token": tokens.refresh })),
-        ),
-        (
-            "POST /logout",
-            Request::new("POST", "/logout").bearer(Some(&second.access)),
-        ),
-        (
-            "POST /users",
-            Request::new("POST", "/users").json(
-                &json!({ "email": authcore_contract::email("pg-down"), "password": PASSWORD }),
-            ),
-        ),
-    ];
+    let mut requests = store_requests(&email, &tokens, &second);
+    requests.push((
+        "POST /users",
+        Request::new("POST", "/users")
+            .json(&json!({ "email": authcore_contract::email("pg-down"), "password": PASSWORD })),
+    ));
     // side by side too, each timed on its own
     let answers: Vec<(&str, Response, Duration)> = thread::scope(|scope| {
         let handles: Vec<_> = requests
@@ -1372,12 +1353,7 @@ fn postgres_down_and_back(kind: Kind, database_url: &str, upstream: std::net::So
     let mut timings = Vec::new();
     for (what, r, waited) in &answers {
         let what = format!("{what} with PostgreSQL down");
-        assert_error(kind, &what, r, 503, "temporarily_unavailable");
-        assert!(
-            r.header("retry-after")
-                .is_some_and(|v| v.parse::<u32>().is_ok()),
-            "{kind}: {what}: no Retry-After"
-        );
+        assert_unavailable(kind, &what, r);
         assert!(
             *waited < STORE_DOWN_BOUND,
             "{kind}: {what}: answered after {waited:?}"
