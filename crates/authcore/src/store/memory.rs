@@ -208,11 +208,11 @@ impl MemoryRevocationStore {
     pub fn new() -> Self {
         MemoryRevocationStore::default()
     }
-}
 
-#[async_trait]
-impl RevocationStore for MemoryRevocationStore {
-    async fn revoke(&self, id: &str, expires_at: OffsetDateTime) -> Result<(), StoreError> {
+    // The operations, synchronous: the trait's async methods and the
+    // `RevocationMirror` (which must not box a second future per request) both call them.
+
+    pub(crate) fn insert(&self, id: &str, expires_at: OffsetDateTime) -> Result<(), StoreError> {
         let mut map = self.revoked.write().map_err(|_| poisoned())?;
         if map.len() >= 1024 && map.len().is_power_of_two() {
             let now = OffsetDateTime::now_utc();
@@ -223,19 +223,19 @@ impl RevocationStore for MemoryRevocationStore {
         Ok(())
     }
 
-    async fn is_revoked(&self, ids: &[&str]) -> Result<bool, StoreError> {
+    pub(crate) fn contains_any(&self, ids: &[&str]) -> Result<bool, StoreError> {
         let map = self.revoked.read().map_err(|_| poisoned())?;
         Ok(ids.iter().any(|id| map.contains_key(*id)))
     }
 
-    async fn purge_expired(&self, now: OffsetDateTime) -> Result<u64, StoreError> {
+    pub(crate) fn purge(&self, now: OffsetDateTime) -> Result<u64, StoreError> {
         let mut map = self.revoked.write().map_err(|_| poisoned())?;
         let before = map.len();
         map.retain(|_, until| *until > now);
         Ok((before - map.len()) as u64)
     }
 
-    async fn active(
+    pub(crate) fn live(
         &self,
         now: OffsetDateTime,
     ) -> Result<Vec<(String, OffsetDateTime)>, StoreError> {
@@ -245,5 +245,27 @@ impl RevocationStore for MemoryRevocationStore {
             .filter(|(_, until)| **until > now)
             .map(|(id, until)| (id.clone(), *until))
             .collect())
+    }
+}
+
+#[async_trait]
+impl RevocationStore for MemoryRevocationStore {
+    async fn revoke(&self, id: &str, expires_at: OffsetDateTime) -> Result<(), StoreError> {
+        self.insert(id, expires_at)
+    }
+
+    async fn is_revoked(&self, ids: &[&str]) -> Result<bool, StoreError> {
+        self.contains_any(ids)
+    }
+
+    async fn purge_expired(&self, now: OffsetDateTime) -> Result<u64, StoreError> {
+        self.purge(now)
+    }
+
+    async fn active(
+        &self,
+        now: OffsetDateTime,
+    ) -> Result<Vec<(String, OffsetDateTime)>, StoreError> {
+        self.live(now)
     }
 }

@@ -71,7 +71,7 @@ impl RevocationMirror {
     ) -> Result<RevocationMirror, StoreError> {
         let local = MemoryRevocationStore::new();
         for (id, until) in store.active(now).await? {
-            local.revoke(&id, until).await?;
+            local.insert(&id, until)?;
         }
         Ok(RevocationMirror { store, local })
     }
@@ -80,16 +80,16 @@ impl RevocationMirror {
 #[async_trait]
 impl RevocationStore for RevocationMirror {
     async fn revoke(&self, id: &str, expires_at: OffsetDateTime) -> Result<(), StoreError> {
-        self.local.revoke(id, expires_at).await?;
+        self.local.insert(id, expires_at)?;
         self.store.revoke(id, expires_at).await
     }
 
     async fn is_revoked(&self, ids: &[&str]) -> Result<bool, StoreError> {
-        self.local.is_revoked(ids).await
+        self.local.contains_any(ids)
     }
 
     async fn purge_expired(&self, now: OffsetDateTime) -> Result<u64, StoreError> {
-        self.local.purge_expired(now).await?;
+        self.local.purge(now)?;
         self.store.purge_expired(now).await
     }
 
@@ -97,6 +97,6 @@ impl RevocationStore for RevocationMirror {
         &self,
         now: OffsetDateTime,
     ) -> Result<Vec<(String, OffsetDateTime)>, StoreError> {
-        self.local.active(now).await
+        self.local.live(now)
     }
 }
