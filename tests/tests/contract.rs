@@ -1438,12 +1438,13 @@ fn expired_refresh_token() {
                 // A fresh login still works on the same server...
                 let fresh = s.login(&email, PASSWORD);
                 assert_eq!(s.get("/me", Some(&fresh.access)).status, 200, "{kind}");
+                assert_eq!(s.stop().code(), Some(0), "{kind}: exit status");
                 // ... and so does a fresh session's refresh token. That session is opened
-                // on a second instance of the same demo on the same database (where any
-                // revocation the expired token caused is kept) with the default refresh
-                // lifetime: with one second in whole seconds rounded down, a token issued
-                // at S.95 expires at S+1, so spending one issued by `s` could fail for
-                // lack of time, not for the reason under test.
+                // on the same database (where any revocation the expired token caused is
+                // kept) by the demo restarted with the default refresh lifetime: with one
+                // second in whole seconds rounded down, a token issued at S.95 expires at
+                // S+1, so spending one issued by `s` could fail for lack of time, not for
+                // the reason under test.
                 let other = start_sqlite(kind, &dir, &[]);
                 let next = other.login(&email, PASSWORD);
                 let r = refresh(&other, &next.refresh);
@@ -1454,11 +1455,8 @@ fn expired_refresh_token() {
                     r.text()
                 );
                 let pair = Tokens::from_response(kind, &r);
-                for server in [&s, &other] {
-                    assert_eq!(server.get("/me", Some(&pair.access)).status, 200, "{kind}");
-                }
+                assert_eq!(other.get("/me", Some(&pair.access)).status, 200, "{kind}");
                 assert_eq!(other.stop().code(), Some(0), "{kind}: exit status");
-                assert_eq!(s.stop().code(), Some(0), "{kind}: exit status");
             });
         }
     });
@@ -1474,19 +1472,16 @@ const OTHER_AUDIENCE: &str = "api.test";
 #[test]
 fn issuer_audience_and_ttl_overrides() {
     for kind in Kind::ALL {
-        // both instances on one database, so that each knows the other's user: a refusal
-        // is then for the issuer or audience, not for an unknown `sub`
+        // one database for both configurations, so that each knows the other's user: a
+        // refusal is then for the issuer or audience, not for an unknown `sub`; one demo
+        // at a time on it, as the demo allows
         let dir = TempDir::new("overrides");
-        let ours = start_sqlite(
-            kind,
-            &dir,
-            &[
-                ("AUTH_ACCESS_TTL", "60"),
-                ("AUTH_ISSUER", OTHER_ISSUER),
-                ("AUTH_AUDIENCE", OTHER_AUDIENCE),
-            ],
-        );
-        let default = start_sqlite(kind, &dir, &[]);
+        let overrides = [
+            ("AUTH_ACCESS_TTL", "60"),
+            ("AUTH_ISSUER", OTHER_ISSUER),
+            ("AUTH_AUDIENCE", OTHER_AUDIENCE),
+        ];
+        let ours = start_sqlite(kind, &dir, &overrides);
         let email = email("overrides");
         ours.register(&email, PASSWORD);
         let creds = json!({ "email": email, "password": PASSWORD });
@@ -1506,28 +1501,7 @@ fn issuer_audience_and_ttl_overrides() {
             claims["exp"].as_i64().expect("exp"),
         );
         assert_eq!(exp - iat, 60, "{kind}: {claims}");
-        let r = default.post_json("/token", &creds, None);
-        assert_eq!(r.json()["expires_in"], 900, "{kind}: {}", r.text());
-        let default_token = Tokens::from_response(kind, &r).access;
-        assert_eq!(jwt_part(&default_token, 1)["iss"], ISSUER, "{kind}");
-
-        // each accepts its own, and refuses the other's
         assert_eq!(ours.get("/me", Some(&token)).status, 200, "{kind}");
-        assert_eq!(
-            default.get("/me", Some(&default_token)).status,
-            200,
-            "{kind}"
-        );
-        assert_invalid_token(
-            kind,
-            "default issuer and audience",
-            &ours.get("/me", Some(&default_token)),
-        );
-        assert_invalid_token(
-            kind,
-            "overridden issuer and audience",
-            &default.get("/me", Some(&token)),
-        );
 
         // forged with the shared secret: only the right issuer and audience together pass
         let header = jwt_part(&token, 0);
@@ -1546,7 +1520,34 @@ fn issuer_audience_and_ttl_overrides() {
             assert_invalid_token(kind, what, &ours.get("/me", Some(&forged(iss, aud))));
         }
         assert_eq!(ours.stop().code(), Some(0), "{kind}: exit status");
+
+        // the defaults accept their own token and refuse the overridden one...
+        let default = start_sqlite(kind, &dir, &[]);
+        let r = default.post_json("/token", &creds, None);
+        assert_eq!(r.json()["expires_in"], 900, "{kind}: {}", r.text());
+        let default_token = Tokens::from_response(kind, &r).access;
+        assert_eq!(jwt_part(&default_token, 1)["iss"], ISSUER, "{kind}");
+        assert_eq!(
+            default.get("/me", Some(&default_token)).status,
+            200,
+            "{kind}"
+        );
+        assert_invalid_token(
+            kind,
+            "overridden issuer and audience",
+            &default.get("/me", Some(&token)),
+        );
         assert_eq!(default.stop().code(), Some(0), "{kind}: exit status");
+
+        // ... and the overrides refuse the default one
+        let ours = start_sqlite(kind, &dir, &overrides);
+        assert_invalid_token(
+            kind,
+            "default issuer and audience",
+            &ours.get("/me", Some(&default_token)),
+        );
+        assert_eq!(ours.get("/me", Some(&token)).status, 200, "{kind}");
+        assert_eq!(ours.stop().code(), Some(0), "{kind}: exit status");
     }
     assert_no_5xx();
 }
@@ -1705,5 +1706,196 @@ fn bad_configuration_stops_start() {
         Server::start(Kind::Axum, &[("AUTH_JWT_SECRET", "short")], dir.path())
     });
     assert!(result.is_err(), "a server with a bad secret must not start");
+    assert_no_5xx();
+}
+
+/// The README's curl walkthrough: the `sh` block that starts by registering at
+/// `localhost:8080/users`.
+fn readme_walkthrough_block() -> String {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md");
+    let readme = std::fs::read_to_string(path).expect("read README.md");
+    readme
+        .split("```sh\n")
+        .skip(1)
+        .filter_map(|rest| rest.split_once("\n```").map(|(block, _)| block))
+        .find(|block| {
+            block
+                .trim_start()
+                .starts_with("curl -s localhost:8080/users")
+        })
+        .expect("README.md has a ```sh block starting with the curl that registers a user")
+        .to_owned()
+}
+
+/// The status each `curl` of a walkthrough must answer, in order: the code of a
+/// trailing `# NNN` comment, or `None` (any 2xx) for a command without one.
+fn walkthrough_statuses(script: &str) -> Vec<Option<u16>> {
+    let mut commands = Vec::new();
+    let mut command = String::new();
+    for line in script.lines() {
+        command.push_str(line);
+        command.push('\n');
+        if !line.trim_end().ends_with('\\') {
+            commands.push(std::mem::take(&mut command));
+        }
+    }
+    let mut statuses = Vec::new();
+    for command in commands {
+        let annotated = command.rfind("# ").and_then(|at| {
+            let code = command[at + 2..].get(..3)?;
+            code.parse::<u16>().ok()
+        });
+        let curls = command.matches("curl ").count();
+        assert!(
+            curls <= 1 || annotated.is_none(),
+            "one status comment for {curls} curls: {command}"
+        );
+        statuses.extend(std::iter::repeat_n(annotated, curls));
+    }
+    statuses
+}
+
+#[test]
+fn walkthrough_statuses_are_read_from_the_comments() {
+    let script = "curl -s x/users -d '{}'\n\
+                  A=$(curl -s x/token \\\n  -d '{}')\n\
+                  curl -s x/me -H \"a: $A\"   # 200 {id}\n\
+                  curl -s x/t \\\n  -d \"{}\"     # 401 revoked\n";
+    assert_eq!(
+        walkthrough_statuses(script),
+        [None, None, Some(200), Some(401)]
+    );
+}
+
+/// README.md's curl walkthrough works exactly as written: run by bash with the real curl
+/// against each demo in its default configuration (embedded SQLite created in a fresh
+/// directory, random secret), only the address changed from `localhost:8080` to the
+/// server's ephemeral port. Every curl answers the status its comment gives (2xx where it
+/// gives none), and the output shows the registered user and the refreshed pair.
+#[test]
+fn readme_walkthrough() {
+    if std::process::Command::new("curl")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        println!(
+            "skipped: readme_walkthrough runs the README's commands with curl, which is not installed"
+        );
+        return;
+    }
+    let script = readme_walkthrough_block();
+    let expected = walkthrough_statuses(&script);
+    assert!(
+        expected.len() >= 7,
+        "the walkthrough has its curls: {expected:?} {script}"
+    );
+    for kind in Kind::ALL {
+        let dir = TempDir::new("readme");
+        let server = Server::start(kind, &[], dir.path());
+        let statuses = dir.path().join("statuses");
+        // each curl also writes its status, to standard error, which goes to `statuses`;
+        // a bound on every transfer, so a hung server fails the test instead of hanging it
+        let prelude = format!(
+            "curl() {{ command curl --max-time 20 -w '%{{stderr}}%{{http_code}}\\n' \"$@\" 2>>'{}'; }}\n",
+            statuses.display()
+        );
+        let body = script.replace("localhost:8080", &server.addr.to_string());
+        let output = std::process::Command::new("bash")
+            .arg("-c")
+            .arg(format!("{prelude}{body}"))
+            .current_dir(dir.path())
+            .output()
+            .expect("run bash");
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        assert!(
+            output.status.success(),
+            "{kind}: the walkthrough failed ({}): {stdout}{}",
+            output.status,
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let got: Vec<u16> = std::fs::read_to_string(&statuses)
+            .unwrap_or_default()
+            .lines()
+            .map(|l| l.trim().parse().expect("a status code"))
+            .collect();
+        assert_eq!(
+            got.len(),
+            expected.len(),
+            "{kind}: one status per curl: {got:?}; output: {stdout}"
+        );
+        for (i, (got, want)) in got.iter().zip(&expected).enumerate() {
+            match want {
+                Some(want) => assert_eq!(
+                    got,
+                    want,
+                    "{kind}: curl #{} of the walkthrough: {stdout}",
+                    i + 1
+                ),
+                None => assert!(
+                    (200..300).contains(got),
+                    "{kind}: curl #{} of the walkthrough answered {got}: {stdout}",
+                    i + 1
+                ),
+            }
+        }
+        for shown in [
+            "\"email\":\"ada@example.com\"",
+            "insufficient_scope",
+            "refresh_token",
+        ] {
+            assert!(
+                stdout.contains(shown),
+                "{kind}: the walkthrough shows no {shown}: {stdout}"
+            );
+        }
+        server.stop();
+    }
+}
+
+/// One demo per SQLite file: without Redis a demo reads revocations from its in-memory
+/// mirror, so a second instance on the same file, whose logouts the first would never
+/// see, must not start. It exits with a message naming `AUTH_DATABASE_URL` (and not its
+/// value), the first keeps serving, and once the first has stopped the second starts.
+#[test]
+fn one_instance_per_sqlite_file() {
+    for kind in Kind::ALL {
+        let dir = TempDir::new("exclusive");
+        let db = dir.sqlite_url("db.sqlite");
+        let env = [
+            ("AUTH_DATABASE_URL", db.as_str()),
+            ("AUTH_JWT_SECRET", SECRET),
+        ];
+        let first = Server::start(kind, &env, dir.path());
+        for other in Kind::ALL {
+            let exit = other.run_to_exit(
+                &[("AUTH_ADDR", "127.0.0.1:0"), env[0], env[1]],
+                dir.path(),
+                BAD_START_BOUND,
+            );
+            let status = exit
+                .status
+                .unwrap_or_else(|| panic!("{other} beside {kind}: still running: {}", exit.stdout));
+            assert!(
+                status.code().is_some_and(|c| c != 0) && !exit.stdout.contains("listening on"),
+                "{other} started beside {kind} on its SQLite file: {status} {}",
+                exit.stdout
+            );
+            assert!(
+                exit.stderr.contains("AUTH_DATABASE_URL") && exit.stderr.contains("in use"),
+                "{other} beside {kind}: {}",
+                exit.stderr
+            );
+            assert!(
+                !exit.stderr.contains("db.sqlite"),
+                "{other}: the value is shown"
+            );
+        }
+        assert_eq!(first.get("/healthz", None).status, 200, "{kind}");
+        first.stop();
+        let second = Server::start(kind, &env, dir.path());
+        assert_eq!(second.get("/healthz", None).status, 200, "{kind}");
+        second.stop();
+    }
     assert_no_5xx();
 }

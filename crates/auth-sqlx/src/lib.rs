@@ -20,4 +20,4 @@ pub use sqlx;
 #[cfg(feature = "postgres")]
 pub use postgres::{PostgresStore, PostgresStoreBuilder};
 #[cfg(feature = "sqlite")]
-pub use sqlite::{SqliteStore, SqliteStoreBuilder};
+pub use sqlite::{DatabaseInUse, SqliteStore, SqliteStoreBuilder};

@@ -1,6 +1,7 @@
 //! The SQLite store: WAL mode, a busy timeout, one pool.
 
 use std::fmt;
+use std::fs::{File, OpenOptions, TryLockError};
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::sync::Arc;
@@ -27,12 +28,50 @@ use crate::error::{bounded, db, invalid};
 ///
 /// A process that is the database's only user can put its revocations behind an
 /// [`authcore::store::RevocationMirror`]: loaded once, written through, and read from
-/// memory, so authenticating a request does no query at all.
+/// memory, so authenticating a request does no query at all. Open the store
+/// [`exclusive`](SqliteStoreBuilder::exclusive) then, so that a second process on the
+/// same file is refused instead of writing revocations the mirror never sees.
 #[derive(Clone)]
 pub struct SqliteStore {
     pub(crate) pool: SqlitePool,
     pub(crate) query_timeout: Duration,
     pub(crate) users: Arc<UserSql>,
+    /// The claim of an exclusive store, released when the last clone is dropped.
+    lock: Option<Arc<File>>,
+}
+
+/// The error inside [`StoreError::Unavailable`] when an
+/// [`exclusive`](SqliteStoreBuilder::exclusive) store cannot claim its database: another
+/// exclusive store, in this process or another, holds the lock file.
+#[derive(Debug, thiserror::Error)]
+#[error("the SQLite database is in use by another exclusive store (lock file {})", .lock_file.display())]
+pub struct DatabaseInUse {
+    lock_file: PathBuf,
+}
+
+impl DatabaseInUse {
+    /// The lock file: the database file's path with `.lock` appended.
+    pub fn lock_file(&self) -> &Path {
+        &self.lock_file
+    }
+}
+
+/// Takes the advisory lock of an exclusive store on `<database>.lock`, without waiting.
+fn claim(database: &Path) -> Result<File, StoreError> {
+    let mut name = database.as_os_str().to_owned();
+    name.push(".lock");
+    let lock_file = PathBuf::from(name);
+    let file = OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock_file)
+        .map_err(StoreError::backend)?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(TryLockError::WouldBlock) => Err(StoreError::unavailable(DatabaseInUse { lock_file })),
+        Err(TryLockError::Error(e)) => Err(StoreError::backend(e)),
+    }
 }
 
 impl fmt::Debug for SqliteStore {
@@ -42,6 +81,7 @@ impl fmt::Debug for SqliteStore {
             .field("users_table", &self.users.table)
             .field("query_timeout", &self.query_timeout)
             .field("connections", &self.pool.size())
+            .field("exclusive", &self.lock.is_some())
             .finish()
     }
 }
@@ -99,6 +139,7 @@ impl SqliteStore {
             query_timeout: DEFAULT_TIMEOUT,
             busy_timeout: DEFAULT_TIMEOUT,
             users_table: DEFAULT_USERS_TABLE.to_owned(),
+            exclusive: false,
         }
     }
 
@@ -113,6 +154,7 @@ impl SqliteStore {
                 UserSql::new(DEFAULT_USERS_TABLE, EmailMatch::Collation)
                     .unwrap_or_else(|_| unreachable!("the default table name is valid")),
             ),
+            lock: None,
         }
     }
 
@@ -143,6 +185,7 @@ pub struct SqliteStoreBuilder {
     query_timeout: Duration,
     busy_timeout: Duration,
     users_table: String,
+    exclusive: bool,
 }
 
 impl fmt::Debug for SqliteStoreBuilder {
@@ -160,6 +203,7 @@ impl fmt::Debug for SqliteStoreBuilder {
             .field("query_timeout", &self.query_timeout)
             .field("busy_timeout", &self.busy_timeout)
             .field("users_table", &self.users_table)
+            .field("exclusive", &self.exclusive)
             .finish()
     }
 }
@@ -215,16 +259,35 @@ impl SqliteStoreBuilder {
         self
     }
 
+    /// Claims the database file for this store alone: an advisory lock on
+    /// `<database file>.lock` (created next to it), taken when the store is built, held
+    /// while the store or a clone of it lives, and released by the operating system when
+    /// the process ends, however it ends. Building a second exclusive store on the same
+    /// file, in this process or another, fails at once with [`StoreError::Unavailable`]
+    /// wrapping [`DatabaseInUse`]. Default off.
+    ///
+    /// Take it when this process keeps state that other writers would make stale, such as
+    /// a [`RevocationMirror`](authcore::store::RevocationMirror) of the revocations. The
+    /// lock is advisory: a store that is not exclusive, or another program, can still
+    /// open the file. An in-memory database belongs to its process anyway and takes no
+    /// lock.
+    pub fn exclusive(mut self, exclusive: bool) -> Self {
+        self.exclusive = exclusive;
+        self
+    }
+
     /// Validates the settings and opens the pool, connecting once.
     ///
     /// # Errors
     /// [`StoreError::Backend`] wrapping a [`ConfigError`](authcore::ConfigError) for a
-    /// missing or invalid URL, a zero pool size or timeout or an invalid table name;
+    /// missing or invalid URL, a zero pool size or timeout, an invalid table name, or
+    /// [`exclusive`](SqliteStoreBuilder::exclusive) with a pool; [`StoreError::Unavailable`]
+    /// wrapping [`DatabaseInUse`] if an exclusive store's database is claimed already;
     /// [`StoreError::Unavailable`] or [`StoreError::Backend`] if the database cannot be
     /// opened within the acquire timeout.
     pub async fn connect(self) -> Result<SqliteStore, StoreError> {
         let acquire = self.acquire_timeout;
-        let (plan, query_timeout, users) = self.prepare()?;
+        let (plan, query_timeout, users, lock) = self.prepare()?;
         let pool = match plan {
             Plan::Ready(pool) => pool,
             Plan::Open(pool, options) => {
@@ -238,6 +301,7 @@ impl SqliteStoreBuilder {
             pool,
             query_timeout,
             users,
+            lock: lock.map(Arc::new),
         })
     }
 
@@ -245,13 +309,13 @@ impl SqliteStoreBuilder {
     /// opens the database.
     ///
     /// # Errors
-    /// [`StoreError::Backend`] wrapping a [`ConfigError`](authcore::ConfigError), as
-    /// [`connect`](SqliteStoreBuilder::connect).
+    /// [`StoreError::Backend`] wrapping a [`ConfigError`](authcore::ConfigError), and
+    /// [`DatabaseInUse`], as [`connect`](SqliteStoreBuilder::connect).
     ///
     /// # Panics
     /// Outside a Tokio runtime.
     pub fn connect_lazy(self) -> Result<SqliteStore, StoreError> {
-        let (plan, query_timeout, users) = self.prepare()?;
+        let (plan, query_timeout, users, lock) = self.prepare()?;
         let pool = match plan {
             Plan::Ready(pool) => pool,
             Plan::Open(pool, options) => pool.connect_lazy_with(*options),
@@ -260,10 +324,13 @@ impl SqliteStoreBuilder {
             pool,
             query_timeout,
             users,
+            lock: lock.map(Arc::new),
         })
     }
 
-    fn prepare(self) -> Result<(Plan, Duration, Arc<UserSql>), StoreError> {
+    /// The pool to open or use, the query timeout, the users table's SQL and, for an
+    /// exclusive store on a file, its claim.
+    fn prepare(self) -> Result<(Plan, Duration, Arc<UserSql>, Option<File>), StoreError> {
         validate_pool(
             self.max_connections,
             self.acquire_timeout,
@@ -274,7 +341,14 @@ impl SqliteStoreBuilder {
         }
         let users = Arc::new(UserSql::new(&self.users_table, EmailMatch::Collation)?);
         let (options, in_memory) = match self.source {
-            Source::Pool(pool) => return Ok((Plan::Ready(pool), self.query_timeout, users)),
+            Source::Pool(_) if self.exclusive => {
+                return Err(invalid(
+                    "an exclusive store needs a URL or a file, not a pool",
+                ));
+            }
+            Source::Pool(pool) => {
+                return Ok((Plan::Ready(pool), self.query_timeout, users, None));
+            }
             Source::None => return Err(invalid("a database URL, file or pool is required")),
             Source::Url(url) => {
                 if !url.starts_with("sqlite:") {
@@ -304,10 +378,16 @@ impl SqliteStoreBuilder {
                 .idle_timeout(None)
                 .max_lifetime(None);
         }
+        let lock = if self.exclusive && !in_memory {
+            Some(claim(options.get_filename())?)
+        } else {
+            None
+        };
         Ok((
             Plan::Open(pool, Box::new(options)),
             self.query_timeout,
             users,
+            lock,
         ))
     }
 }

@@ -12,12 +12,12 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use auth_redis::RedisStore;
-use auth_sqlx::{PostgresStore, SqliteStore};
+use auth_sqlx::{DatabaseInUse, PostgresStore, SqliteStore};
 use authcore::store::RevocationMirror;
 use authcore::time::Duration;
 use authcore::{
     Algorithm, Authenticator, ConfigError, Jwt, KeySet, RefreshTokenStore, RevocationStore,
-    SigningKey, UserStore,
+    SigningKey, StoreError, UserStore,
 };
 
 authcore::role!(
@@ -192,11 +192,22 @@ impl Config {
             Arc<dyn RefreshTokenStore>,
             Arc<dyn RevocationStore>,
         ) = if self.database_url.starts_with("sqlite:") {
+            // Without Redis this process mirrors the revocations (below), so it must be
+            // the database's only user: claim the file, and refuse to start if another
+            // instance holds it.
             let store = SqliteStore::builder()
                 .url(&self.database_url)
+                .exclusive(self.redis_url.is_none())
                 .connect()
                 .await
-                .map_err(|_| env_error(db, "cannot open the SQLite database"))?;
+                .map_err(|e| match e {
+                    StoreError::Unavailable(source) if source.is::<DatabaseInUse>() => env_error(
+                        db,
+                        "the SQLite database is in use by another instance; run one instance \
+                         per SQLite file, or share PostgreSQL",
+                    ),
+                    _ => env_error(db, "cannot open the SQLite database"),
+                })?;
             store
                 .migrate()
                 .await

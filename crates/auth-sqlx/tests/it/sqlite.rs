@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use auth_sqlx::SqliteStore;
+use auth_sqlx::{DatabaseInUse, SqliteStore};
 use authcore::store::{NewUser, RefreshTokenRecord, TokenHash};
 use authcore::testing::conformance;
 use authcore::time::OffsetDateTime;
@@ -295,4 +295,153 @@ async fn users_in_an_existing_table() {
         .await
         .unwrap();
     assert_eq!(in_default, 0);
+}
+
+fn in_use(result: Result<SqliteStore, StoreError>) -> PathBuf {
+    match result {
+        Err(StoreError::Unavailable(source)) => source
+            .downcast_ref::<DatabaseInUse>()
+            .unwrap_or_else(|| panic!("Unavailable, but not DatabaseInUse: {source}"))
+            .lock_file()
+            .to_owned(),
+        other => panic!("expected DatabaseInUse, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn an_exclusive_store_claims_its_file() {
+    let db = TempDb::new();
+    let exclusive = || SqliteStore::builder().filename(db.path()).exclusive(true);
+    let first = exclusive().connect().await.unwrap();
+    first.migrate().await.unwrap();
+    assert!(format!("{first:?}").contains("exclusive: true"));
+
+    // a second exclusive store is refused, by connect and connect_lazy alike, and the
+    // error names the lock file
+    let lock = in_use(exclusive().connect().await);
+    assert_eq!(lock, db.path().with_file_name("auth.db.lock"));
+    assert!(lock.is_file());
+    in_use(exclusive().connect_lazy());
+    let url = format!("sqlite://{}", db.path().display());
+    in_use(
+        SqliteStore::builder()
+            .url(&url)
+            .exclusive(true)
+            .connect()
+            .await,
+    );
+
+    // the lock is advisory: a store that does not ask for it still opens the file
+    let shared = db.store().await;
+    assert!(
+        shared
+            .find_by_email("nobody@example.com")
+            .await
+            .unwrap()
+            .is_none()
+    );
+
+    // held by every clone; released with the last one
+    let clone = first.clone();
+    drop(first);
+    in_use(exclusive().connect().await);
+    drop(clone);
+    // released at once, unless a process spawned at that moment (by another test) still
+    // shares the descriptor between its fork and its exec: allow it a moment
+    let deadline = Instant::now() + Duration::from_secs(2);
+    let again = loop {
+        match exclusive().connect().await {
+            Err(StoreError::Unavailable(e))
+                if e.is::<DatabaseInUse>() && Instant::now() < deadline =>
+            {
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+            other => break other.unwrap(),
+        }
+    };
+    assert!(
+        again
+            .find_by_email("nobody@example.com")
+            .await
+            .unwrap()
+            .is_none()
+    );
+}
+
+#[tokio::test]
+async fn exclusive_needs_no_lock_in_memory_and_a_file_with_a_pool() {
+    let memory = || {
+        SqliteStore::builder()
+            .url("sqlite::memory:")
+            .exclusive(true)
+            .connect()
+    };
+    let (a, b) = (memory().await.unwrap(), memory().await.unwrap());
+    drop((a, b));
+
+    let db = TempDb::new();
+    let pool = db.store().await.pool().clone();
+    match SqliteStore::builder()
+        .pool(pool)
+        .exclusive(true)
+        .connect()
+        .await
+    {
+        Err(StoreError::Backend(source)) => {
+            assert!(source.to_string().contains("exclusive"), "{source}")
+        }
+        other => panic!("an exclusive store on a pool: {other:?}"),
+    }
+}
+
+#[test]
+fn the_lock_is_per_process_too() {
+    // another process holding the lock file, as a second demo instance would: the lock
+    // is the operating system's, so this process's exclusive store is refused
+    let db = TempDb::new();
+    let lock = db.path().with_file_name("auth.db.lock");
+    // one process that takes the lock with flock(1) and then becomes `sleep`, keeping it
+    let mut holder = std::process::Command::new("bash")
+        .args(["-c", r#"exec 9>"$0" && flock 9 && exec sleep 30"#])
+        .arg(&lock)
+        .spawn();
+    let Ok(holder) = holder.as_mut() else {
+        println!("skipped: the_lock_is_per_process_too needs flock(1) from util-linux");
+        return;
+    };
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let refused = runtime.block_on(async {
+        loop {
+            match SqliteStore::builder()
+                .filename(db.path())
+                .exclusive(true)
+                .connect()
+                .await
+            {
+                Err(StoreError::Unavailable(source)) if source.is::<DatabaseInUse>() => break true,
+                // flock(1) may not hold the lock yet
+                Ok(store) if Instant::now() < deadline => {
+                    drop(store);
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                }
+                _ => break false,
+            }
+        }
+    });
+    holder.kill().unwrap();
+    holder.wait().unwrap();
+    assert!(
+        refused,
+        "an exclusive store opened a file another process had claimed"
+    );
+    // the holder is gone: the claim succeeds
+    runtime.block_on(async {
+        SqliteStore::builder()
+            .filename(db.path())
+            .exclusive(true)
+            .connect()
+            .await
+            .unwrap();
+    });
 }
