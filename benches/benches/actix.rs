@@ -35,7 +35,8 @@ async fn unprotected() -> HttpResponse {
 
 fn bench(c: &mut Criterion) {
     let system = System::new();
-    let t = TestAuth::new();
+    // verification itself, as measured before the verified-token cache existed
+    let t = TestAuth::new().verified_token_cache(0);
     let header = t
         .bearer("user-1234567890", &["user"])
         .expect("minting the bench token");

@@ -67,7 +67,8 @@ fn bench_axum(c: &mut Criterion) {
     let rt = tokio::runtime::Builder::new_current_thread()
         .build()
         .unwrap_or_else(|e| panic!("tokio runtime: {e}"));
-    let t = TestAuth::new();
+    // verification itself, as measured before the verified-token cache existed
+    let t = TestAuth::new().verified_token_cache(0);
     let bearer = t
         .bearer("user-1234567890", &["user", "admin"])
         .unwrap_or_else(|e| panic!("minting: {e}"));

@@ -2,7 +2,9 @@
 //!
 //! Ids are `<op>/<impl>/<ALG>`: `sign` and `verify` for `authcore` and `jsonwebtoken` with
 //! HS256, RS256, ES256 and EdDSA, plus `authenticate/authcore/HS256` (a `Bearer` header value
-//! to claims, including the in-memory revocation check).
+//! to claims, including the in-memory revocation check, with the verified-token cache off)
+//! and `authenticate/authcore-cached/HS256` (the default: the same token answered from the
+//! cache, the revocation still checked).
 //!
 //! Fairness: both implementations sign the same claims (byte-identical JSON payload) with the
 //! same key material (`benches/keys/*.pem`, one fixed HMAC secret). `jsonwebtoken` gets its
@@ -278,7 +280,8 @@ fn bench_jwt(c: &mut Criterion) {
 
 fn bench_authenticate(c: &mut Criterion) {
     let key = SigningKey::hmac(Algorithm::HS256, HMAC_SECRET).expect("HS256 key");
-    let t = TestAuth::with_keys(KeySet::new(key));
+    // the cache off: verification itself, every time
+    let t = TestAuth::with_keys(KeySet::new(key)).verified_token_cache(0);
     let claims: Claims = t
         .jwt
         .issuer()
@@ -293,6 +296,16 @@ fn bench_authenticate(c: &mut Criterion) {
     group.bench_function(BenchmarkId::new("authcore", "HS256"), |b| {
         b.iter(|| {
             poll_ready(t.auth.authenticate(Some(black_box(header.as_bytes()))))
+                .expect("authenticates")
+        });
+    });
+    // the default: the same token again is answered from the verified-token cache
+    let cached = t.verified_token_cache(authcore::DEFAULT_VERIFIED_TOKEN_SLOTS);
+    let got = poll_ready(cached.auth.authenticate(Some(header.as_bytes())));
+    assert_eq!(got.expect("authenticates"), claims);
+    group.bench_function(BenchmarkId::new("authcore-cached", "HS256"), |b| {
+        b.iter(|| {
+            poll_ready(cached.auth.authenticate(Some(black_box(header.as_bytes()))))
                 .expect("authenticates")
         });
     });

@@ -27,7 +27,7 @@ pub use password::{
     Verification,
 };
 pub use roles::RequiredRoles;
-pub use service::{Authenticator, AuthenticatorBuilder, TokenPair};
+pub use service::{Authenticator, AuthenticatorBuilder, DEFAULT_VERIFIED_TOKEN_SLOTS, TokenPair};
 pub use store::{RefreshTokenStore, RevocationStore, User, UserStore};
 pub use time;
 pub use token::jwt::{Jwt, JwtBuilder, JwtIssuer, JwtVerifier};

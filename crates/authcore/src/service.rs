@@ -20,6 +20,7 @@ use crate::store::{
     Consumed, NewUser, RefreshTokenRecord, RefreshTokenStore, RevocationStore, TokenHash, User,
     UserStore,
 };
+use crate::token::cache::{ClaimsCache, VerifiedTokens};
 use crate::token::{TokenIssuer, TokenVerifier};
 use crate::{AuthError, Claims, Jwt, RequiredRoles, http};
 
@@ -104,6 +105,8 @@ pub struct Authenticator<E = ()> {
     revocations: Arc<dyn RevocationStore>,
     issuer: Arc<dyn TokenIssuer<E>>,
     verifier: Arc<dyn TokenVerifier<E>>,
+    /// Tokens that verified, answered without the verifier when presented again.
+    verified: Option<Box<dyn ClaimsCache<E>>>,
     hasher: PasswordHasher,
     policy: PasswordPolicy,
     refresh_ttl: Duration,
@@ -119,9 +122,14 @@ impl<E> fmt::Debug for Authenticator<E> {
             .field("hasher", &self.hasher)
             .field("policy", &self.policy)
             .field("refresh_ttl", &self.refresh_ttl)
+            .field("verified_token_cache", &self.verified.is_some())
             .finish_non_exhaustive()
     }
 }
+
+/// Slots of the verified-token cache unless configured:
+/// [`AuthenticatorBuilder::verified_token_cache`].
+pub const DEFAULT_VERIFIED_TOKEN_SLOTS: usize = 1024;
 
 impl Authenticator<()> {
     /// Starts a builder (no extra claims; see [`AuthenticatorBuilder::extra_claims`]).
@@ -133,6 +141,8 @@ impl Authenticator<()> {
             jwt: None,
             issuer: None,
             verifier: None,
+            verified: Some(Box::new(VerifiedTokens::new(DEFAULT_VERIFIED_TOKEN_SLOTS))),
+            verified_chosen: false,
             hasher: None,
             policy: PasswordPolicy::default(),
             refresh_ttl: Duration::days(14),
@@ -378,6 +388,9 @@ impl<E: Send + Sync + 'static> Authenticator<E> {
 
     /// Authenticates a request from its raw `Authorization` header value: parses the
     /// bearer token, verifies it and checks that neither it nor its session is revoked.
+    /// A token that verified before is answered from the verified-token cache
+    /// ([`AuthenticatorBuilder::verified_token_cache`]); the revocation check runs every
+    /// time.
     ///
     /// # Errors
     /// [`AuthError::MissingCredentials`], [`AuthError::MalformedHeader`], every token
@@ -418,7 +431,17 @@ impl<E: Send + Sync + 'static> Authenticator<E> {
     /// # Errors
     /// As [`Authenticator::authenticate`].
     pub async fn authenticate_token(&self, token: &str) -> Result<Claims<E>, AuthError> {
-        let claims = self.verifier.verify(token)?;
+        let claims = match &self.verified {
+            Some(cache) => match cache.get(token, self.clock.now()) {
+                Some(claims) => claims,
+                None => {
+                    let claims = self.verifier.verify(token)?;
+                    cache.put(token, &claims);
+                    claims
+                }
+            },
+            None => self.verifier.verify(token)?,
+        };
         let revoked = match &claims.sid {
             Some(sid) => self.revocations.is_revoked(&[&claims.jti, sid]).await?,
             None => self.revocations.is_revoked(&[&claims.jti]).await?,
@@ -524,6 +547,9 @@ pub struct AuthenticatorBuilder<E = ()> {
     jwt: Option<Arc<Jwt>>,
     issuer: Option<Arc<dyn TokenIssuer<E>>>,
     verifier: Option<Arc<dyn TokenVerifier<E>>>,
+    verified: Option<Box<dyn ClaimsCache<E>>>,
+    /// Whether `verified` was set by `verified_token_cache`, not by default.
+    verified_chosen: bool,
     hasher: Option<PasswordHasher>,
     policy: PasswordPolicy,
     refresh_ttl: Duration,
@@ -577,7 +603,9 @@ impl<E> AuthenticatorBuilder<E> {
         self
     }
 
-    /// A custom verifier (instead of [`AuthenticatorBuilder::jwt`]).
+    /// A custom verifier (instead of [`AuthenticatorBuilder::jwt`]). Its answers are not
+    /// cached unless [`AuthenticatorBuilder::verified_token_cache`] says so: a verifier
+    /// whose keys can change must verify every request.
     pub fn verifier(mut self, verifier: Arc<dyn TokenVerifier<E>>) -> Self {
         self.verifier = Some(verifier);
         self
@@ -610,7 +638,8 @@ impl<E> AuthenticatorBuilder<E> {
 
     /// Switches to application-defined extra claims, computed from the user at login and
     /// refresh. Custom issuers or verifiers set before this call are dropped; set them
-    /// after it.
+    /// after it. The verified-token cache is then off until
+    /// [`AuthenticatorBuilder::verified_token_cache`] turns it on (it needs `E2: Clone`).
     pub fn extra_claims<E2>(
         self,
         f: impl Fn(&User) -> E2 + Send + Sync + 'static,
@@ -622,12 +651,35 @@ impl<E> AuthenticatorBuilder<E> {
             jwt: self.jwt,
             issuer: None,
             verifier: None,
+            verified: None,
+            verified_chosen: false,
             hasher: self.hasher,
             policy: self.policy,
             refresh_ttl: self.refresh_ttl,
             clock: self.clock,
             extra: Arc::new(f),
         }
+    }
+}
+
+impl<E: Clone + Send + Sync + 'static> AuthenticatorBuilder<E> {
+    /// Remembers up to `slots` (rounded up to a power of two) access tokens that verified,
+    /// so that the same token presented again is answered without checking its signature
+    /// or parsing its claims again; `0` turns the cache off. On by default with
+    /// [`DEFAULT_VERIFIED_TOKEN_SLOTS`] for [`Jwt`] verification without extra claims (about
+    /// 1 KiB a slot at most); off for a custom [`verifier`](AuthenticatorBuilder::verifier)
+    /// or extra claims unless this turns it on.
+    ///
+    /// Only the exact token that verified is answered from the cache, and only while its
+    /// claims are in force (`nbf <= now < exp`; near its expiry the verifier decides,
+    /// with its leeway). Revocation is checked on every request, cached or not. The cache
+    /// assumes the verifier's keys do not change while the authenticator lives, which is
+    /// so for [`Jwt`]; key rotation builds a new one.
+    pub fn verified_token_cache(mut self, slots: usize) -> Self {
+        self.verified = (slots > 0)
+            .then(|| Box::new(VerifiedTokens::<E>::new(slots)) as Box<dyn ClaimsCache<E>>);
+        self.verified_chosen = true;
+        self
     }
 }
 
@@ -646,6 +698,11 @@ impl<E: Serialize + DeserializeOwned + Send + Sync + 'static> AuthenticatorBuild
         }
         let jwt_issuer = self.jwt.clone().map(|j| j as Arc<dyn TokenIssuer<E>>);
         let jwt_verifier = self.jwt.clone().map(|j| j as Arc<dyn TokenVerifier<E>>);
+        let verified = if self.verifier.is_some() && !self.verified_chosen {
+            None
+        } else {
+            self.verified
+        };
         let jwks = self
             .jwt
             .as_ref()
@@ -668,6 +725,7 @@ impl<E: Serialize + DeserializeOwned + Send + Sync + 'static> AuthenticatorBuild
                 .verifier
                 .or(jwt_verifier)
                 .ok_or(missing("a token verifier is required"))?,
+            verified,
             hasher: self.hasher.unwrap_or_default(),
             policy: self.policy,
             refresh_ttl: self.refresh_ttl,

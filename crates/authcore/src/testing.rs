@@ -4,13 +4,15 @@
 pub mod adapter;
 pub mod conformance;
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use time::{Duration, OffsetDateTime};
 
 use crate::clock::Clock;
 use crate::{
-    Algorithm, AuthError, Authenticator, Jwt, KeySet, PasswordHasher, SigningKey, TokenIssuer,
+    Algorithm, AuthError, Authenticator, Claims, Jwt, KeySet, PasswordHasher, SigningKey,
+    TokenIssuer, TokenVerifier,
 };
 
 /// A clock that stands still until told to move.
@@ -140,6 +142,30 @@ impl TestAuth {
         }
     }
 
+    /// The same keys and clock, with fresh in-memory stores and a verified-token cache of
+    /// `slots` (`0`: none; see [`AuthenticatorBuilder::verified_token_cache`]), for
+    /// instance to measure verification itself rather than the cache.
+    ///
+    /// [`AuthenticatorBuilder::verified_token_cache`]: crate::AuthenticatorBuilder::verified_token_cache
+    ///
+    /// # Panics
+    /// Never in practice: the configuration is the one [`TestAuth::with_keys`] built.
+    #[must_use]
+    pub fn verified_token_cache(self, slots: usize) -> Self {
+        let auth = Authenticator::builder()
+            .jwt(self.jwt.clone())
+            .memory_stores()
+            .password_hasher(fast_hasher())
+            .clock(self.clock.clone())
+            .verified_token_cache(slots)
+            .build()
+            .unwrap_or_else(|e| panic!("test authenticator: {e}"));
+        TestAuth {
+            auth: Arc::new(auth),
+            ..self
+        }
+    }
+
     /// Mints an access token for `subject` with `roles`, without a session.
     ///
     /// # Errors
@@ -155,5 +181,41 @@ impl TestAuth {
     /// As [`TestAuth::mint`].
     pub fn bearer(&self, subject: &str, roles: &[&str]) -> Result<String, AuthError> {
         Ok(format!("Bearer {}", self.mint(subject, roles)?))
+    }
+}
+
+/// A [`TokenVerifier`] that delegates to a [`Jwt`] and counts its calls: to check how
+/// often a request is verified (once, whatever guards it passes), or that a token was
+/// answered without verification.
+#[derive(Debug)]
+pub struct CountingVerifier {
+    jwt: Arc<Jwt>,
+    calls: AtomicUsize,
+}
+
+impl CountingVerifier {
+    /// Counts from zero.
+    pub fn new(jwt: Arc<Jwt>) -> Self {
+        CountingVerifier {
+            jwt,
+            calls: AtomicUsize::new(0),
+        }
+    }
+
+    /// Verifications so far.
+    pub fn calls(&self) -> usize {
+        self.calls.load(Ordering::SeqCst)
+    }
+
+    /// Verifications so far, and counts from zero again.
+    pub fn take_calls(&self) -> usize {
+        self.calls.swap(0, Ordering::SeqCst)
+    }
+}
+
+impl TokenVerifier for CountingVerifier {
+    fn verify(&self, token: &str) -> Result<Claims, AuthError> {
+        self.calls.fetch_add(1, Ordering::SeqCst);
+        TokenVerifier::<()>::verify(&*self.jwt, token)
     }
 }

@@ -6,6 +6,7 @@ use time::OffsetDateTime;
 
 use crate::{AuthError, Claims};
 
+pub(crate) mod cache;
 pub(crate) mod jwt;
 
 /// Issues signed access tokens.

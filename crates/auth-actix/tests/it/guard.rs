@@ -1,37 +1,21 @@
 //! The route-group guard: claims verified once and reused, nested guards, errors.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use actix_web::http::StatusCode;
 use actix_web::{App, HttpResponse, test, web};
+use auth_actix::authcore::Authenticator;
+use auth_actix::authcore::testing::CountingVerifier;
 use auth_actix::authcore::testing::adapter::Admin;
 use auth_actix::authcore::testing::{TestAuth, fast_hasher};
-use auth_actix::authcore::{AuthError, Authenticator, Claims, Jwt, TokenVerifier};
 use auth_actix::{Authenticated, Authorized, MaybeAuthenticated, RequireAuth, WithBearer};
 use serde_json::json;
 
 use crate::{header, json_body};
 
-/// Counts the tokens it verifies.
-struct Counting {
-    jwt: Arc<Jwt>,
-    calls: AtomicUsize,
-}
-
-impl TokenVerifier for Counting {
-    fn verify(&self, token: &str) -> Result<Claims, AuthError> {
-        self.calls.fetch_add(1, Ordering::SeqCst);
-        TokenVerifier::<()>::verify(&*self.jwt, token)
-    }
-}
-
 /// An authenticator over `t`'s keys and clock whose verifier counts.
-fn counting(t: &TestAuth) -> (Arc<Authenticator>, Arc<Counting>) {
-    let verifier = Arc::new(Counting {
-        jwt: t.jwt.clone(),
-        calls: AtomicUsize::new(0),
-    });
+fn counting(t: &TestAuth) -> (Arc<Authenticator>, Arc<CountingVerifier>) {
+    let verifier = Arc::new(CountingVerifier::new(t.jwt.clone()));
     let auth = Authenticator::builder()
         .issuer(t.jwt.clone())
         .verifier(verifier.clone())
@@ -72,7 +56,7 @@ async fn the_token_is_verified_once_behind_nested_guards() {
     .await;
 
     for path in ["/api/all", "/api/admin/all"] {
-        let before = verifier.calls.load(Ordering::SeqCst);
+        let before = verifier.calls();
         let req = test::TestRequest::get()
             .uri(path)
             .with_bearer(&t, "ada", &["admin"]);
@@ -80,14 +64,14 @@ async fn the_token_is_verified_once_behind_nested_guards() {
         assert_eq!(res.status(), StatusCode::OK, "{path}");
         assert_eq!(json_body(res).await, json!({"sub": "ada"}));
         assert_eq!(
-            verifier.calls.load(Ordering::SeqCst) - before,
+            verifier.calls() - before,
             1,
             "{path}: one verification for the guards and three extractors"
         );
     }
 
     // The inner guard checks the role on the claims the outer one stored.
-    let before = verifier.calls.load(Ordering::SeqCst);
+    let before = verifier.calls();
     let req = test::TestRequest::get()
         .uri("/api/admin/all")
         .with_bearer(&t, "bob", &[]);
@@ -98,7 +82,7 @@ async fn the_token_is_verified_once_behind_nested_guards() {
             .unwrap()
             .starts_with(r#"Bearer error="insufficient_scope""#)
     );
-    assert_eq!(verifier.calls.load(Ordering::SeqCst) - before, 1);
+    assert_eq!(verifier.calls() - before, 1);
 }
 
 async fn never() -> HttpResponse {

@@ -1,11 +1,11 @@
 //! The group guard stores the verified claims; the extractors behind it reuse them.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
+use auth_axum::authcore::Authenticator;
+use auth_axum::authcore::testing::CountingVerifier;
 use auth_axum::authcore::testing::TestAuth;
 use auth_axum::authcore::testing::adapter::Admin;
-use auth_axum::authcore::{AuthError, Authenticator, Claims, Jwt, TokenVerifier};
 use auth_axum::{Authenticated, Authorized, MaybeAuthenticated, RequireAuth};
 use axum::Router;
 use axum::body::Body;
@@ -14,24 +14,8 @@ use serde_json::json;
 
 use crate::{body_json, get_request, json_response, send};
 
-/// The test key's verifier, counting its calls.
-struct Counting {
-    jwt: Arc<Jwt>,
-    calls: AtomicUsize,
-}
-
-impl TokenVerifier for Counting {
-    fn verify(&self, token: &str) -> Result<Claims, AuthError> {
-        self.calls.fetch_add(1, Ordering::SeqCst);
-        TokenVerifier::<()>::verify(&*self.jwt, token)
-    }
-}
-
-fn counting_app(t: &TestAuth) -> (Router, Arc<Counting>) {
-    let counting = Arc::new(Counting {
-        jwt: t.jwt.clone(),
-        calls: AtomicUsize::new(0),
-    });
+fn counting_app(t: &TestAuth) -> (Router, Arc<CountingVerifier>) {
+    let counting = Arc::new(CountingVerifier::new(t.jwt.clone()));
     let auth = Arc::new(
         Authenticator::builder()
             .issuer(t.jwt.clone())
@@ -90,7 +74,7 @@ fn counting_app(t: &TestAuth) -> (Router, Arc<Counting>) {
 async fn behind_the_guard_a_token_is_verified_once() {
     let t = TestAuth::new();
     let (router, counting) = counting_app(&t);
-    let calls = || counting.calls.swap(0, Ordering::SeqCst);
+    let calls = || counting.take_calls();
 
     for path in [
         "/me",
@@ -129,7 +113,7 @@ async fn extractors_behind_the_guard_still_check_roles() {
     let response = send(&router, request).await;
     assert_eq!(response.status, 403);
     assert_eq!(body_json(&response)["error"], "insufficient_scope");
-    assert_eq!(counting.calls.swap(0, Ordering::SeqCst), 1);
+    assert_eq!(counting.take_calls(), 1);
 
     let request = get_request("/nested/admin/ping")
         .header("authorization", t.bearer("bob", &[]).unwrap())
@@ -138,7 +122,7 @@ async fn extractors_behind_the_guard_still_check_roles() {
     let response = send(&router, request).await;
     assert_eq!(response.status, 403, "the inner guard checks its role");
     assert_eq!(body_json(&response)["error"], "insufficient_scope");
-    assert_eq!(counting.calls.load(Ordering::SeqCst), 1);
+    assert_eq!(counting.calls(), 1);
 }
 
 #[tokio::test]
@@ -158,7 +142,7 @@ async fn the_guard_rejects_before_the_handler_and_unknown_paths_stay_404() {
     )
     .await;
     assert_eq!(response.status, 404);
-    assert_eq!(counting.calls.load(Ordering::SeqCst), 0);
+    assert_eq!(counting.calls(), 0);
 }
 
 #[tokio::test]

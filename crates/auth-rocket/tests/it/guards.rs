@@ -2,11 +2,11 @@
 //! guard's prefix matching, the catchers, concurrency.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
+use auth_rocket::authcore::testing::CountingVerifier;
 use auth_rocket::authcore::testing::adapter::Admin;
 use auth_rocket::authcore::testing::{TestAuth, fast_hasher};
-use auth_rocket::authcore::{AuthError, Authenticator, Claims, Jwt, TokenVerifier};
+use auth_rocket::authcore::{AuthError, Authenticator};
 use auth_rocket::{
     AuthFairing, AuthRejection, Authenticated, Authorized, MaybeAuthenticated, RequireAuth,
     WithBearer,
@@ -51,19 +51,6 @@ fn with_bearer_works_on_the_blocking_client() {
     assert_eq!(response.into_string().as_deref(), Some(r#"{"pong":true}"#));
 }
 
-/// A verifier that counts its calls.
-struct Counting {
-    jwt: Arc<Jwt>,
-    calls: AtomicUsize,
-}
-
-impl TokenVerifier for Counting {
-    fn verify(&self, token: &str) -> Result<Claims, AuthError> {
-        self.calls.fetch_add(1, Ordering::SeqCst);
-        TokenVerifier::<()>::verify(&*self.jwt, token)
-    }
-}
-
 #[rocket::get("/all")]
 fn all(
     a: Authenticated,
@@ -79,10 +66,7 @@ fn all(
 #[tokio::test]
 async fn every_guard_reuses_one_verification() {
     let t = TestAuth::new();
-    let counting = Arc::new(Counting {
-        jwt: t.jwt.clone(),
-        calls: AtomicUsize::new(0),
-    });
+    let counting = Arc::new(CountingVerifier::new(t.jwt.clone()));
     let auth = Authenticator::builder()
         .jwt(t.jwt.clone())
         .verifier(counting.clone())
@@ -98,7 +82,7 @@ async fn every_guard_reuses_one_verification() {
         .mount("/", rocket::routes![all])
         .mount("/group/admin", rocket::routes![all]);
     let client = client(rocket).await;
-    let calls = || counting.calls.swap(0, Ordering::SeqCst);
+    let calls = || counting.take_calls();
 
     for path in ["/all", "/group/admin/all"] {
         let response = client
