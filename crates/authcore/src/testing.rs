@@ -128,15 +128,8 @@ impl TestAuth {
                 .build()
                 .unwrap_or_else(|e| panic!("test JWT configuration: {e}")),
         );
-        let auth = Authenticator::builder()
-            .jwt(jwt.clone())
-            .memory_stores()
-            .password_hasher(fast_hasher())
-            .clock(clock.clone())
-            .build()
-            .unwrap_or_else(|e| panic!("test authenticator: {e}"));
         TestAuth {
-            auth: Arc::new(auth),
+            auth: test_authenticator(&jwt, &clock, crate::DEFAULT_VERIFIED_TOKEN_SLOTS),
             jwt,
             clock,
         }
@@ -152,16 +145,8 @@ impl TestAuth {
     /// Never in practice: the configuration is the one [`TestAuth::with_keys`] built.
     #[must_use]
     pub fn verified_token_cache(self, slots: usize) -> Self {
-        let auth = Authenticator::builder()
-            .jwt(self.jwt.clone())
-            .memory_stores()
-            .password_hasher(fast_hasher())
-            .clock(self.clock.clone())
-            .verified_token_cache(slots)
-            .build()
-            .unwrap_or_else(|e| panic!("test authenticator: {e}"));
         TestAuth {
-            auth: Arc::new(auth),
+            auth: test_authenticator(&self.jwt, &self.clock, slots),
             ..self
         }
     }
@@ -182,6 +167,24 @@ impl TestAuth {
     pub fn bearer(&self, subject: &str, roles: &[&str]) -> Result<String, AuthError> {
         Ok(format!("Bearer {}", self.mint(subject, roles)?))
     }
+}
+
+/// The authenticator of a [`TestAuth`]: `jwt`, in-memory stores, cheap hashing, `clock`,
+/// and a verified-token cache of `slots`.
+fn test_authenticator(
+    jwt: &Arc<Jwt>,
+    clock: &Arc<ManualClock>,
+    slots: usize,
+) -> Arc<Authenticator> {
+    let auth = Authenticator::builder()
+        .jwt(jwt.clone())
+        .memory_stores()
+        .password_hasher(fast_hasher())
+        .clock(clock.clone())
+        .verified_token_cache(slots)
+        .build()
+        .unwrap_or_else(|e| panic!("test authenticator: {e}"));
+    Arc::new(auth)
 }
 
 /// A [`TokenVerifier`] that delegates to a [`Jwt`] and counts its calls: to check how
