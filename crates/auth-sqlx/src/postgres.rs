@@ -78,6 +78,10 @@ impl PostgresStore {
 }
 
 impl PostgresStore {
+    /// PostgreSQL runs concurrent writes itself: no turn to wait for (unlike
+    /// `SqliteStore::write_turn`).
+    pub(crate) async fn write_turn(&self) {}
+
     /// Connects to `url` (`postgres://user:password@host:5432/database`) with default
     /// settings.
     ///

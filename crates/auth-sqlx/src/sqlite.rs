@@ -22,7 +22,9 @@ use crate::error::{bounded, db, invalid};
 ///
 /// Cheap to clone (the pool is shared). Connections use WAL mode, a busy timeout (5 s by
 /// default), `foreign_keys` and create the file if missing, so concurrent requests wait
-/// for the write lock instead of failing with "database is locked". Every call returns
+/// for the write lock instead of failing with "database is locked". The store's own
+/// writes, and its clones', take turns in the process rather than poll SQLite's write
+/// lock; reads never wait for writes. Every call returns
 /// within the query timeout, with [`StoreError::Unavailable`] if the database did not
 /// answer in time.
 ///
@@ -38,6 +40,8 @@ pub struct SqliteStore {
     pub(crate) users: Arc<UserSql>,
     /// The claim of an exclusive store, released when the last clone is dropped.
     lock: Option<Arc<File>>,
+    /// The turn to write, shared by clones (see [`SqliteStore::write_turn`]).
+    writes: Arc<tokio::sync::Mutex<()>>,
 }
 
 /// The error inside [`StoreError::Unavailable`] when an
@@ -98,7 +102,9 @@ impl SqliteStore {
     /// family's `ON CONFLICT DO NOTHING` leaves a revoked family revoked, so the token is
     /// then never consumable.
     async fn insert_token(&self, record: &RefreshTokenRecord) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await.map_err(db)?;
+        // The write lock at once: a deferred transaction that another process's commit
+        // overtakes between its read and its write fails without waiting.
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(db)?;
         sqlx::query(INSERT_FAMILY)
             .bind(&record.family_id)
             .bind(&record.user_id)
@@ -119,6 +125,15 @@ impl SqliteStore {
 }
 
 impl SqliteStore {
+    /// Waits for this store's turn to write. SQLite lets one connection write at a time,
+    /// and a connection that finds the write lock taken polls for it: its busy handler
+    /// sleeps 1, 2, 5, 10, 15, 20, 25 ms… between attempts. So the store's writes (its
+    /// clones' too) take turns here, in the order they come, and only writers in other
+    /// processes meet the busy timeout. Reads never wait: WAL mode.
+    pub(crate) async fn write_turn(&self) -> tokio::sync::MutexGuard<'_, ()> {
+        self.writes.lock().await
+    }
+
     /// Opens (creating if missing) the database at `url` (`sqlite://path/to/file.db`,
     /// `sqlite::memory:`) with default settings.
     ///
@@ -155,6 +170,7 @@ impl SqliteStore {
                     .unwrap_or_else(|_| unreachable!("the default table name is valid")),
             ),
             lock: None,
+            writes: Arc::default(),
         }
     }
 
@@ -302,6 +318,7 @@ impl SqliteStoreBuilder {
             query_timeout,
             users,
             lock: lock.map(Arc::new),
+            writes: Arc::default(),
         })
     }
 
@@ -325,6 +342,7 @@ impl SqliteStoreBuilder {
             query_timeout,
             users,
             lock: lock.map(Arc::new),
+            writes: Arc::default(),
         })
     }
 
@@ -367,6 +385,9 @@ impl SqliteStoreBuilder {
             .create_if_missing(true)
             .foreign_keys(true);
         let mut pool = SqlitePoolOptions::new()
+            // A connection to a file cannot go stale the way a network connection can:
+            // no round trip to the connection's thread before every query.
+            .test_before_acquire(false)
             .max_connections(self.max_connections)
             .acquire_timeout(self.acquire_timeout);
         if in_memory {

@@ -33,7 +33,7 @@ macro_rules! impl_stores {
                     created_at: crate::common::now_secs()?,
                 };
                 let roles = crate::common::encode_roles(&user.roles)?;
-                self.bounded(async {
+                self.written(async {
                     sqlx::query(&self.users.create)
                         .bind(&user.id)
                         .bind(&user.email)
@@ -92,7 +92,7 @@ macro_rules! impl_stores {
                 &self,
                 record: authcore::store::RefreshTokenRecord,
             ) -> Result<(), authcore::StoreError> {
-                self.bounded(self.insert_token(&record)).await
+                self.written(self.insert_token(&record)).await
             }
 
             async fn consume(
@@ -103,7 +103,7 @@ macro_rules! impl_stores {
                 use crate::common::{CONSUME, SELECT_TOKEN, TokenRow, record_from_row, unix};
                 use authcore::store::Consumed;
                 let (hex, now) = (hash.to_hex(), unix(now));
-                self.bounded(async {
+                self.written(async {
                     let spent = sqlx::query_as::<_, TokenRow>(CONSUME)
                         .bind(&hex)
                         .bind(now)
@@ -134,7 +134,7 @@ macro_rules! impl_stores {
             }
 
             async fn revoke_family(&self, family_id: &str) -> Result<(), authcore::StoreError> {
-                self.bounded(async {
+                self.written(async {
                     sqlx::query(crate::common::REVOKE_FAMILY)
                         .bind(family_id)
                         .execute(&self.pool)
@@ -149,7 +149,7 @@ macro_rules! impl_stores {
                 &self,
                 user_id: &str,
             ) -> Result<Vec<String>, authcore::StoreError> {
-                self.bounded(async {
+                self.written(async {
                     sqlx::query_scalar::<_, String>(crate::common::REVOKE_USER)
                         .bind(user_id)
                         .fetch_all(&self.pool)
@@ -163,7 +163,7 @@ macro_rules! impl_stores {
                 &self,
                 now: authcore::time::OffsetDateTime,
             ) -> Result<u64, authcore::StoreError> {
-                self.bounded(async {
+                self.written(async {
                     let done = sqlx::query(crate::common::PURGE_TOKENS)
                         .bind(crate::common::unix(now))
                         .execute(&self.pool)
@@ -186,7 +186,7 @@ macro_rules! impl_stores {
                 id: &str,
                 expires_at: authcore::time::OffsetDateTime,
             ) -> Result<(), authcore::StoreError> {
-                self.bounded(async {
+                self.written(async {
                     sqlx::query(crate::common::REVOKE)
                         .bind(id)
                         .bind(crate::common::unix_ceil(expires_at))
@@ -221,7 +221,7 @@ macro_rules! impl_stores {
                 &self,
                 now: authcore::time::OffsetDateTime,
             ) -> Result<u64, authcore::StoreError> {
-                self.bounded(async {
+                self.written(async {
                     let done = sqlx::query(crate::common::PURGE_REVOCATIONS)
                         .bind(crate::common::unix(now))
                         .execute(&self.pool)
@@ -277,6 +277,19 @@ macro_rules! impl_stores {
                 crate::error::bounded(self.query_timeout, fut).await
             }
 
+            /// Runs a call that writes, under the query timeout, after waiting for the
+            /// store's turn to write (`write_turn`): the wait counts against the timeout.
+            async fn written<T>(
+                &self,
+                fut: impl std::future::Future<Output = Result<T, authcore::StoreError>>,
+            ) -> Result<T, authcore::StoreError> {
+                self.bounded(async {
+                    let _turn = self.write_turn().await;
+                    fut.await
+                })
+                .await
+            }
+
             /// Runs an `UPDATE` of one user; no row is [`StoreError::NotFound`].
             async fn update<'q, A>(
                 &self,
@@ -285,7 +298,7 @@ macro_rules! impl_stores {
             where
                 A: sqlx::IntoArguments<'q, <Self as crate::store::Dialect>::Db> + 'q,
             {
-                self.bounded(async {
+                self.written(async {
                     let done = query.execute(&self.pool).await.map_err(crate::error::db)?;
                     if done.rows_affected() == 0 {
                         Err(authcore::StoreError::NotFound)
@@ -324,6 +337,7 @@ macro_rules! impl_stores {
                     sqlx::migrate::Migrator::new(<Self as crate::store::Dialect>::MIGRATIONS)
                         .await
                         .map_err(crate::error::migrate)?;
+                let _turn = self.write_turn().await;
                 migrator
                     .run(&self.pool)
                     .await

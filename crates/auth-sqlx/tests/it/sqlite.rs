@@ -445,3 +445,48 @@ fn the_lock_is_per_process_too() {
             .unwrap();
     });
 }
+
+/// One store's writes take turns in the process instead of polling SQLite's write lock:
+/// with a busy timeout of 1 ms, which SQLite would give up after, 8 tasks writing at once
+/// on 8 connections all succeed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn one_stores_writers_take_turns() {
+    let db = TempDb::new();
+    db.store().await;
+    let store = Arc::new(
+        SqliteStore::builder()
+            .filename(db.path())
+            .max_connections(8)
+            .busy_timeout(Duration::from_millis(1))
+            .query_timeout(Duration::from_secs(30))
+            .connect()
+            .await
+            .unwrap(),
+    );
+    let now = OffsetDateTime::now_utc();
+    let tasks: Vec<_> = (0..8u8)
+        .map(|i| {
+            let store = Arc::clone(&store);
+            tokio::spawn(async move {
+                for j in 0..25u8 {
+                    let mut hash = [0u8; 32];
+                    (hash[0], hash[1]) = (i, j);
+                    let record = RefreshTokenRecord {
+                        token_hash: TokenHash(hash),
+                        family_id: format!("fam-{i}-{j}"),
+                        user_id: format!("user-{i}"),
+                        issued_at: now,
+                        expires_at: now + authcore::time::Duration::hours(1),
+                    };
+                    store.insert(record.clone()).await?;
+                    store.consume(&record.token_hash, now).await?;
+                    store.revoke_family(&record.family_id).await?;
+                }
+                Ok::<_, StoreError>(())
+            })
+        })
+        .collect();
+    for task in tasks {
+        task.await.unwrap().unwrap();
+    }
+}
