@@ -51,7 +51,7 @@ impl From<AuthError> for AuthRejection {
 
 impl ResponseError for AuthRejection {
     fn status_code(&self) -> StatusCode {
-        status(http::error_response(&self.0).status)
+        status(http::status_code(&self.0))
     }
 
     fn error_response(&self) -> HttpResponse {
@@ -85,7 +85,6 @@ pub(crate) fn render(response: http::Response) -> HttpResponse {
 mod tests {
     use actix_web::body::to_bytes;
     use actix_web::http::header::{CONTENT_TYPE, RETRY_AFTER, WWW_AUTHENTICATE};
-    use authcore::StoreError;
 
     use super::*;
 
@@ -108,14 +107,7 @@ mod tests {
 
     #[actix_web::test]
     async fn renders_the_core_mapping() {
-        for err in [
-            AuthError::MissingCredentials,
-            AuthError::Expired,
-            AuthError::InsufficientRole,
-            AuthError::InvalidRequest,
-            AuthError::Unavailable(StoreError::unavailable("redis down")),
-            AuthError::Internal("database password rejected".into()),
-        ] {
+        for err in authcore::testing::error_samples() {
             let expected = http::error_response(&err);
             let (status, challenge, retry, content_type, body) = rendered(err).await;
             assert_eq!(status, expected.status);

@@ -85,15 +85,7 @@ mod tests {
 
     #[test]
     fn every_error_renders_the_core_mapping() {
-        for err in [
-            AuthError::MissingCredentials,
-            AuthError::MalformedHeader,
-            AuthError::Expired,
-            AuthError::InsufficientRole,
-            AuthError::InvalidGrant,
-            AuthError::Unavailable(authcore::StoreError::unavailable("down")),
-            AuthError::Internal("detail".into()),
-        ] {
+        for err in authcore::testing::error_samples() {
             let expected = error_response(&err);
             let response = AuthRejection::from(err).into_response();
             assert_eq!(response.status().as_u16(), expected.status);

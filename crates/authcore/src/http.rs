@@ -185,9 +185,29 @@ macro_rules! invalid_token {
     };
 }
 
-/// Maps an error to its response. `Internal` errors are logged here with their source,
-/// and answered with a body that reveals nothing.
+/// Maps an error to its response. `Unavailable` and `Internal` errors are logged here,
+/// once a call, with their source, and answered with a body that reveals nothing.
 pub fn error_response(err: &AuthError) -> ErrorResponse {
+    match err {
+        AuthError::Unavailable(source) => {
+            tracing::warn!(target: "authcore", event = "store_unavailable", error = %source);
+        }
+        AuthError::Internal(source) => {
+            tracing::error!(target: "authcore", event = "internal_error", error = %source);
+        }
+        _ => {}
+    }
+    mapped(err)
+}
+
+/// The status code [`error_response`] gives `err`, without logging: for a framework that
+/// asks for the status apart from the response (actix-web's `ResponseError`).
+pub fn status_code(err: &AuthError) -> u16 {
+    mapped(err).status
+}
+
+/// [`error_response`] without the log.
+fn mapped(err: &AuthError) -> ErrorResponse {
     let (status, www_authenticate, error, description): (
         u16,
         Option<&'static str>,
@@ -252,8 +272,7 @@ pub fn error_response(err: &AuthError) -> ErrorResponse {
             },
         ),
         AuthError::InvalidRequest => (400, None, "invalid_request", "the request is malformed"),
-        AuthError::Unavailable(source) => {
-            tracing::warn!(target: "authcore", event = "store_unavailable", error = %source);
+        AuthError::Unavailable(_) => {
             return ErrorResponse {
                 status: 503,
                 www_authenticate: None,
@@ -264,10 +283,7 @@ pub fn error_response(err: &AuthError) -> ErrorResponse {
                 },
             };
         }
-        AuthError::Internal(source) => {
-            tracing::error!(target: "authcore", event = "internal_error", error = %source);
-            (500, None, "server_error", "internal error")
-        }
+        AuthError::Internal(_) => (500, None, "server_error", "internal error"),
     };
     ErrorResponse {
         status,

@@ -65,6 +65,26 @@ pub fn fast_hasher() -> PasswordHasher {
         .unwrap_or_else(|_| unreachable!("constant parameters are valid"))
 }
 
+/// One error of each shape the HTTP mapping gives: `401` with a bare challenge and with
+/// `invalid_token`, `400` with `invalid_request`, `403` with `insufficient_scope`, `401`
+/// without a challenge, `409`, `422`, `400` without a challenge, `503` with `Retry-After`,
+/// and `500`. For an adapter's test that its rendering matches
+/// [`http::error_response`](crate::http::error_response).
+pub fn error_samples() -> Vec<AuthError> {
+    vec![
+        AuthError::MissingCredentials,
+        AuthError::Expired,
+        AuthError::MalformedHeader,
+        AuthError::InsufficientRole,
+        AuthError::InvalidGrant,
+        AuthError::EmailTaken,
+        AuthError::InvalidEmail,
+        AuthError::InvalidRequest,
+        AuthError::Unavailable(crate::StoreError::unavailable("down")),
+        AuthError::Internal("detail".into()),
+    ]
+}
+
 /// The issuer and audience of [`TestAuth`] tokens.
 pub const TEST_ISSUER: &str = "authcore-test";
 

@@ -511,6 +511,28 @@ fn logs_carry_events_but_no_secrets() {
     }
 }
 
+/// `error_response` logs an internal error once a call, with its source; `status_code`
+/// gives the same status as `error_response` for every error, and logs nothing.
+#[test]
+fn error_mapping_logs_once_and_status_code_never() {
+    let captured = captured_logs();
+    let marker = "internal-marker-8c2e";
+    let count = || {
+        String::from_utf8(captured.0.lock().unwrap().clone())
+            .unwrap()
+            .matches(marker)
+            .count()
+    };
+    let internal = AuthError::Internal(marker.into());
+    assert_eq!(http::status_code(&internal), 500);
+    assert_eq!(count(), 0, "status_code logged");
+    assert_eq!(http::error_response(&internal).status, 500);
+    assert_eq!(count(), 1, "error_response logs once");
+    for err in authcore::testing::error_samples() {
+        assert_eq!(http::status_code(&err), http::error_response(&err).status);
+    }
+}
+
 #[test]
 fn debug_output_is_redacted() {
     let rt = tokio::runtime::Builder::new_current_thread()
