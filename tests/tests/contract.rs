@@ -1042,11 +1042,33 @@ fn redis_going_away() {
                 }
                 // a request that needs no store still works
                 assert_eq!(s.get("/healthz", None).status, 200, "{kind}: healthz");
+                assert_outage_logged(kind, &s.log(), &[&tokens, &second]);
                 assert_eq!(s.stop().code(), Some(0), "{kind}: exit status");
             });
         }
     });
     assert_no_5xx();
+}
+
+/// The server's log reports the outage with its cause (more than the fixed "the store is
+/// unavailable"), and carries neither the password, the signing secret nor a token.
+fn assert_outage_logged(kind: Kind, log: &str, sessions: &[&Tokens]) {
+    let outage = log
+        .lines()
+        .find(|line| line.contains("store_unavailable"))
+        .unwrap_or_else(|| panic!("{kind}: no store_unavailable event in:\n{log}"));
+    assert!(
+        outage.contains("the store is unavailable: "),
+        "{kind}: the outage is logged without its cause: {outage}"
+    );
+    println!("{kind}: {outage}");
+    let mut secrets = vec![PASSWORD, SECRET];
+    for tokens in sessions {
+        secrets.extend([tokens.access.as_str(), tokens.refresh.as_str()]);
+    }
+    for secret in secrets {
+        assert!(!log.contains(secret), "{kind}: a secret in the log:\n{log}");
+    }
 }
 
 /// The requests that need a store, each answered `503` while it is down: `/me` and
@@ -1405,6 +1427,7 @@ fn postgres_down_and_back(kind: Kind, database_url: &str, upstream: std::net::So
         r.text()
     );
     assert_eq!(s.get("/me", Some(&second.access)).status, 200, "{kind}");
+    assert_outage_logged(kind, &s.log(), &[&tokens, &second, &again]);
     assert_eq!(s.stop().code(), Some(0), "{kind}: exit status");
 }
 

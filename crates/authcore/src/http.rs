@@ -3,6 +3,8 @@
 //! `WWW-Authenticate` challenge (RFC 6750 §3) and a JSON body, as plain data. Each
 //! framework adapter renders an [`ErrorResponse`] in a few lines.
 
+use std::fmt;
+
 use serde::Serialize;
 
 use crate::AuthError;
@@ -186,18 +188,40 @@ macro_rules! invalid_token {
 }
 
 /// Maps an error to its response. `Unavailable` and `Internal` errors are logged here,
-/// once a call, with their source, and answered with a body that reveals nothing.
+/// once a call, with their chain of causes (`the store is unavailable: no answer within
+/// 5s`), and answered with a body that reveals nothing.
 pub fn error_response(err: &AuthError) -> ErrorResponse {
     match err {
         AuthError::Unavailable(source) => {
-            tracing::warn!(target: "authcore", event = "store_unavailable", error = %source);
+            tracing::warn!(target: "authcore", event = "store_unavailable", error = %Causes(source));
         }
         AuthError::Internal(source) => {
-            tracing::error!(target: "authcore", event = "internal_error", error = %source);
+            tracing::error!(target: "authcore", event = "internal_error", error = %Causes(source.as_ref()));
         }
         _ => {}
     }
     mapped(err)
+}
+
+/// An error and its sources, joined by `: `. A source whose message its parent's already
+/// ends with (a wrapper that repeats its cause) is not repeated.
+struct Causes<'a>(&'a (dyn std::error::Error + 'static));
+
+impl fmt::Display for Causes<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut shown = self.0.to_string();
+        f.write_str(&shown)?;
+        let mut next = self.0.source();
+        while let Some(cause) = next {
+            let message = cause.to_string();
+            if !shown.ends_with(&message) {
+                write!(f, ": {message}")?;
+            }
+            shown = message;
+            next = cause.source();
+        }
+        Ok(())
+    }
 }
 
 /// The status code [`error_response`] gives `err`, without logging: for a framework that
@@ -299,6 +323,44 @@ fn mapped(err: &AuthError) -> ErrorResponse {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// An error with a message and an optional source.
+    #[derive(Debug)]
+    struct Layer(&'static str, Option<Box<Layer>>);
+
+    impl fmt::Display for Layer {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str(self.0)
+        }
+    }
+
+    impl std::error::Error for Layer {
+        fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+            self.1.as_deref().map(|e| e as _)
+        }
+    }
+
+    #[test]
+    fn causes_are_joined_and_a_repeated_one_is_shown_once() {
+        let io = Layer("connection refused", None);
+        assert_eq!(Causes(&io).to_string(), "connection refused");
+        let chain = Layer(
+            "the store is unavailable",
+            Some(Box::new(Layer(
+                "error communicating with database: connection refused",
+                Some(Box::new(io)),
+            ))),
+        );
+        assert_eq!(
+            Causes(&chain).to_string(),
+            "the store is unavailable: error communicating with database: connection refused"
+        );
+        let store = crate::StoreError::unavailable(Layer("no answer within 5s", None));
+        assert_eq!(
+            Causes(&store).to_string(),
+            "the store is unavailable: no answer within 5s"
+        );
+    }
 
     #[test]
     fn bearer_parsing() {

@@ -511,8 +511,9 @@ fn logs_carry_events_but_no_secrets() {
     }
 }
 
-/// `error_response` logs an internal error once a call, with its source; `status_code`
-/// gives the same status as `error_response` for every error, and logs nothing.
+/// `error_response` logs an internal error once a call, and an outage with its cause;
+/// `status_code` gives the same status as `error_response` for every error, and logs
+/// nothing.
 #[test]
 fn error_mapping_logs_once_and_status_code_never() {
     let captured = captured_logs();
@@ -528,6 +529,16 @@ fn error_mapping_logs_once_and_status_code_never() {
     assert_eq!(count(), 0, "status_code logged");
     assert_eq!(http::error_response(&internal).status, 500);
     assert_eq!(count(), 1, "error_response logs once");
+    // An outage is logged with its cause, which the response never shows.
+    let cause = "cause-marker-41b7: connection refused";
+    let outage = AuthError::Unavailable(authcore::StoreError::unavailable(cause));
+    let response = http::error_response(&outage);
+    assert!(!response.body_json().contains("cause-marker"));
+    let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    assert!(
+        logs.contains(&format!("the store is unavailable: {cause}")),
+        "{logs}"
+    );
     for err in authcore::testing::error_samples() {
         assert_eq!(http::status_code(&err), http::error_response(&err).status);
     }
