@@ -262,7 +262,9 @@ impl SqliteStoreBuilder {
         self
     }
 
-    /// How long SQLite waits for another connection's write lock. Default 5 s.
+    /// How long SQLite waits for the write lock while a connection outside this store
+    /// holds it (another process, or a second store on the file); the store's own writes
+    /// take turns instead. Default 5 s.
     pub fn busy_timeout(mut self, timeout: Duration) -> Self {
         self.busy_timeout = timeout;
         self
