@@ -25,15 +25,8 @@ FRAMEWORKS=("$@")
 DURATION=${DURATION:-10}
 ROUNDS=${ROUNDS:-3}
 CONNECTIONS=${CONNECTIONS:-32}
-ADMIN_EMAIL=admin@example.com
-ADMIN_PASSWORD='correct horse battery staple'
-
-if ! command -v wrk >/dev/null; then
-    echo "installing wrk from Debian's packages" >&2
-    sudo=""
-    [ "$(id -u)" -eq 0 ] || sudo=sudo
-    $sudo apt-get update -qq && $sudo apt-get install -y -qq wrk >/dev/null
-fi
+# wrk, start_server, stop_server, admin_token, wrk_run, $login_lua
+source benches/lib.sh
 
 packages=()
 for fw in "${FRAMEWORKS[@]}"; do
@@ -47,88 +40,16 @@ cargo build --release --locked -q "${packages[@]}"
 cargo build --release --locked -q -p authcore-benches --bin hash-time
 target=$(cd "${CARGO_TARGET_DIR:-target}" && pwd)
 
-work=$(mktemp -d)
-server_pid=""
-cleanup() {
-    [ -z "$server_pid" ] || kill "$server_pid" 2>/dev/null || true
-    rm -rf "$work"
-}
-trap cleanup EXIT
-
-# start_server FRAMEWORK: runs the demo in a fresh directory, sets $url and $server_pid.
-start_server() {
-    local dir="$work/$1"
-    mkdir -p "$dir"
-    (
-        cd "$dir"
-        # only the variables the runs need; everything else keeps its default
-        exec env -u AUTH_DATABASE_URL -u AUTH_REDIS_URL -u AUTH_JWT_SECRET \
-            -u AUTH_JWT_KEY_FILE -u AUTH_ISSUER -u AUTH_AUDIENCE -u AUTH_ACCESS_TTL \
-            -u AUTH_REFRESH_TTL -u RUST_LOG \
-            AUTH_ADDR=127.0.0.1:0 AUTH_ADMIN_EMAIL="$ADMIN_EMAIL" \
-            AUTH_ADMIN_PASSWORD="$ADMIN_PASSWORD" \
-            "$target/release/example-$1" >stdout.txt 2>stderr.txt
-    ) &
-    server_pid=$!
-    for _ in $(seq 100); do
-        grep -q '^listening on ' "$dir/stdout.txt" 2>/dev/null && break
-        sleep 0.1
-    done
-    url=$(sed -n 's/^listening on //p' "$dir/stdout.txt" | head -1)
-    [ -n "$url" ] || { echo "example-$1 did not start:" >&2; cat "$dir/stderr.txt" >&2; exit 1; }
-}
-
-stop_server() {
-    kill "$server_pid"
-    wait "$server_pid" || true
-    server_pid=""
-}
-
-# wrk_run ARGS...: runs wrk with --latency, fails on any non-2xx or socket error, and
-# prints "rps p50_us p99_us".
-wrk_run() {
-    local out
-    out=$(wrk --latency "$@")
-    if grep -qE 'Non-2xx|Socket errors' <<<"$out"; then
-        echo "wrk $*: error responses" >&2
-        echo "$out" >&2
-        exit 1
-    fi
-    awk '
-        function us(v) {
-            if (v ~ /us$/) return v + 0
-            if (v ~ /ms$/) return v * 1000
-            if (v ~ /s$/) return v * 1000000
-            return v
-        }
-        /Requests\/sec/ { rps = $2 }
-        $1 == "50%" { p50 = us($2) }
-        $1 == "99%" { p99 = us($2) }
-        END { printf "%.0f %.0f %.0f\n", rps, p50, p99 }
-    ' <<<"$out"
-}
-
 median() { tr ' ' '\n' <<<"$*" | sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
-
-login_lua="$work/login.lua"
-cat >"$login_lua" <<EOF
-wrk.method = "POST"
-wrk.headers["Content-Type"] = "application/json"
-wrk.body = '{"email":"$ADMIN_EMAIL","password":"$ADMIN_PASSWORD"}'
-EOF
 
 echo "wrk: ${DURATION} s per run, ${ROUNDS} rounds, ${CONNECTIONS} connections for throughput"
 echo
 
 results=()
 for fw in "${FRAMEWORKS[@]}"; do
-    start_server "$fw"
-    token=$(curl -sf -X POST "$url/token" -H 'Content-Type: application/json' \
-        -d "{\"email\":\"$ADMIN_EMAIL\",\"password\":\"$ADMIN_PASSWORD\"}" |
-        sed -E 's/.*"access_token":"([^"]+)".*/\1/')
-    [ -n "$token" ] || { echo "example-$fw: login failed" >&2; exit 1; }
-    auth="Authorization: Bearer $token"
+    start_server "$fw" "$target/release/example-$fw"
+    auth="Authorization: Bearer $(admin_token)"
     wrk -t1 -c"$CONNECTIONS" -d2s "$url/healthz" >/dev/null # warm-up
 
     healthz=() admin=()
