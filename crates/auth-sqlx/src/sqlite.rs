@@ -162,16 +162,15 @@ impl SqliteStore {
     /// yours to set), with the default query timeout and users table. Use
     /// [`SqliteStoreBuilder::pool`] to change those.
     pub fn from_pool(pool: SqlitePool) -> Self {
-        SqliteStore {
-            pool,
+        Parts {
             query_timeout: DEFAULT_TIMEOUT,
             users: Arc::new(
                 UserSql::new(DEFAULT_USERS_TABLE, EmailMatch::Collation)
                     .unwrap_or_else(|_| unreachable!("the default table name is valid")),
             ),
             lock: None,
-            writes: Arc::default(),
         }
+        .store(pool)
     }
 
     /// The underlying pool.
@@ -305,7 +304,7 @@ impl SqliteStoreBuilder {
     /// opened within the acquire timeout.
     pub async fn connect(self) -> Result<SqliteStore, StoreError> {
         let acquire = self.acquire_timeout;
-        let (plan, query_timeout, users, lock) = self.prepare()?;
+        let (plan, parts) = self.prepare()?;
         let pool = match plan {
             Plan::Ready(pool) => pool,
             Plan::Open(pool, options) => {
@@ -315,13 +314,7 @@ impl SqliteStoreBuilder {
                 .await?
             }
         };
-        Ok(SqliteStore {
-            pool,
-            query_timeout,
-            users,
-            lock: lock.map(Arc::new),
-            writes: Arc::default(),
-        })
+        Ok(parts.store(pool))
     }
 
     /// Validates the settings and creates the pool without connecting; the first call
@@ -334,23 +327,16 @@ impl SqliteStoreBuilder {
     /// # Panics
     /// Outside a Tokio runtime.
     pub fn connect_lazy(self) -> Result<SqliteStore, StoreError> {
-        let (plan, query_timeout, users, lock) = self.prepare()?;
+        let (plan, parts) = self.prepare()?;
         let pool = match plan {
             Plan::Ready(pool) => pool,
             Plan::Open(pool, options) => pool.connect_lazy_with(*options),
         };
-        Ok(SqliteStore {
-            pool,
-            query_timeout,
-            users,
-            lock: lock.map(Arc::new),
-            writes: Arc::default(),
-        })
+        Ok(parts.store(pool))
     }
 
-    /// The pool to open or use, the query timeout, the users table's SQL and, for an
-    /// exclusive store on a file, its claim.
-    fn prepare(self) -> Result<(Plan, Duration, Arc<UserSql>, Option<File>), StoreError> {
+    /// The pool to open or use, and the rest of the store.
+    fn prepare(self) -> Result<(Plan, Parts), StoreError> {
         validate_pool(
             self.max_connections,
             self.acquire_timeout,
@@ -367,7 +353,12 @@ impl SqliteStoreBuilder {
                 ));
             }
             Source::Pool(pool) => {
-                return Ok((Plan::Ready(pool), self.query_timeout, users, None));
+                let parts = Parts {
+                    query_timeout: self.query_timeout,
+                    users,
+                    lock: None,
+                };
+                return Ok((Plan::Ready(pool), parts));
             }
             Source::None => return Err(invalid("a database URL, file or pool is required")),
             Source::Url(url) => {
@@ -406,12 +397,32 @@ impl SqliteStoreBuilder {
         } else {
             None
         };
-        Ok((
-            Plan::Open(pool, Box::new(options)),
-            self.query_timeout,
+        let parts = Parts {
+            query_timeout: self.query_timeout,
             users,
             lock,
-        ))
+        };
+        Ok((Plan::Open(pool, Box::new(options)), parts))
+    }
+}
+
+/// A store but for its pool.
+struct Parts {
+    query_timeout: Duration,
+    users: Arc<UserSql>,
+    /// The claim of an exclusive store on a file.
+    lock: Option<File>,
+}
+
+impl Parts {
+    fn store(self, pool: SqlitePool) -> SqliteStore {
+        SqliteStore {
+            pool,
+            query_timeout: self.query_timeout,
+            users: self.users,
+            lock: self.lock.map(Arc::new),
+            writes: Arc::default(),
+        }
     }
 }
 

@@ -26,9 +26,9 @@ use crate::store::memory::MemoryRevocationStore;
 /// **Use it only when this process is the store's only writer**, e.g. the embedded SQLite
 /// database of a single instance (auth-sqlx's `SqliteStoreBuilder::exclusive` makes a
 /// second process on the same file fail to start). Revocations written by another
-/// process are not seen until a restart; instances that share PostgreSQL or Redis must read the shared store
-/// itself, which the [`Authenticator`](crate::Authenticator) does when it is given the
-/// store directly.
+/// process are not seen until a restart; instances that share PostgreSQL or Redis must
+/// read the shared store itself, which the [`Authenticator`](crate::Authenticator) does
+/// when it is given the store directly.
 ///
 /// ```
 /// use std::sync::Arc;
