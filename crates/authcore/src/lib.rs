@@ -11,6 +11,7 @@ mod keys;
 mod password;
 mod roles;
 mod service;
+mod slots;
 pub mod store;
 #[cfg(feature = "testing")]
 pub mod testing;

@@ -13,9 +13,11 @@ use time::OffsetDateTime;
 use crate::error::StoreError;
 use crate::password::PasswordHash;
 
+mod cache;
 pub mod memory;
 mod mirror;
 
+pub use cache::{DEFAULT_USER_CACHE_SLOTS, UserCache};
 pub use mirror::RevocationMirror;
 
 /// A new user id: a random UUID (version 4) in its hyphenated lowercase form, for stores

@@ -13,7 +13,7 @@ use std::sync::Arc;
 
 use auth_redis::RedisStore;
 use auth_sqlx::{DatabaseInUse, PostgresStore, SqliteStore};
-use authcore::store::RevocationMirror;
+use authcore::store::{RevocationMirror, UserCache};
 use authcore::time::Duration;
 use authcore::{
     Algorithm, Authenticator, ConfigError, Jwt, KeySet, RefreshTokenStore, RevocationStore,
@@ -187,7 +187,7 @@ impl Config {
     /// A [`ConfigError`] naming the variable whose store or key could not be used.
     pub async fn authenticator(&self) -> Result<Arc<Authenticator>, ConfigError> {
         let db = "AUTH_DATABASE_URL";
-        let (users, mut refresh, mut revocations): (
+        let (mut users, mut refresh, mut revocations): (
             Arc<dyn UserStore>,
             Arc<dyn RefreshTokenStore>,
             Arc<dyn RevocationStore>,
@@ -240,7 +240,10 @@ impl Config {
         } else if self.database_url.starts_with("sqlite:") {
             // The embedded database belongs to this one process: revocations are read from
             // an in-memory mirror, loaded now and written through, instead of a query on
-            // every request. Instances that share PostgreSQL or Redis read the store.
+            // every request, and users looked up by id (`/me`, refresh) are cached, every
+            // write going through the cache. Instances that share PostgreSQL or Redis read
+            // the stores.
+            users = Arc::new(UserCache::new(users));
             revocations = Arc::new(
                 RevocationMirror::load(revocations, authcore::time::OffsetDateTime::now_utc())
                     .await

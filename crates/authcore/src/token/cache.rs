@@ -4,11 +4,11 @@
 //! [`Authenticator`]: crate::Authenticator
 
 use std::fmt;
-use std::sync::Mutex;
 
 use time::OffsetDateTime;
 
 use crate::claims::Claims;
+use crate::slots::Slots;
 
 /// What the [`Authenticator`](crate::Authenticator) needs of a cache, without requiring
 /// `E: Clone` of every authenticator.
@@ -28,9 +28,7 @@ pub(crate) trait ClaimsCache<E>: Send + Sync {
 /// token goes back to the verifier, which applies it. A newer token simply replaces the
 /// slot's older one.
 pub(crate) struct VerifiedTokens<E> {
-    slots: Box<[Mutex<Option<Entry<E>>>]>,
-    /// `64 - log2(slots)`: the index is the top bits of a multiplicative hash.
-    shift: u32,
+    slots: Slots<Option<Entry<E>>>,
 }
 
 struct Entry<E> {
@@ -39,29 +37,20 @@ struct Entry<E> {
 }
 
 impl<E> VerifiedTokens<E> {
-    /// A table of `slots` entries, rounded up to a power of two; `slots` > 0.
+    /// A table of `slots` entries, rounded up to a power of two.
     pub(crate) fn new(slots: usize) -> Self {
-        let slots = slots.max(1).next_power_of_two();
         VerifiedTokens {
-            slots: (0..slots).map(|_| Mutex::new(None)).collect(),
-            shift: 64 - slots.trailing_zeros(),
+            slots: Slots::new(slots),
         }
     }
 
-    fn slot(&self, token: &str) -> &Mutex<Option<Entry<E>>> {
-        &self.slots[self.index(token)]
-    }
-
-    fn index(&self, token: &str) -> usize {
+    /// The token's last 8 bytes: its signature, random for every token stored.
+    fn hash(token: &str) -> u64 {
         let bytes = token.as_bytes();
         let mut tail = [0u8; 8];
         let n = bytes.len().min(8);
         tail[..n].copy_from_slice(&bytes[bytes.len() - n..]);
-        // Fibonacci hashing: the top bits of the product mix all 64 input bits. A zero
-        // shift of 64 (one slot) would overflow; `checked_shr` makes it index 0.
-        let hash = u64::from_le_bytes(tail).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-        let index = hash.checked_shr(self.shift).unwrap_or(0);
-        usize::try_from(index).unwrap_or(0) % self.slots.len()
+        u64::from_le_bytes(tail)
     }
 }
 
@@ -76,7 +65,7 @@ impl<E> fmt::Debug for VerifiedTokens<E> {
 
 impl<E: Clone + Send + Sync> ClaimsCache<E> for VerifiedTokens<E> {
     fn get(&self, token: &str, now: OffsetDateTime) -> Option<Claims<E>> {
-        let slot = self.slot(token).lock().unwrap_or_else(|e| e.into_inner());
+        let slot = self.slots.lock(Self::hash(token));
         let entry = slot.as_ref()?;
         let in_force = entry.claims.nbf <= now && now < entry.claims.exp;
         (in_force && *entry.token == *token).then(|| entry.claims.clone())
@@ -87,7 +76,7 @@ impl<E: Clone + Send + Sync> ClaimsCache<E> for VerifiedTokens<E> {
             token: token.into(),
             claims: claims.clone(),
         };
-        *self.slot(token).lock().unwrap_or_else(|e| e.into_inner()) = Some(entry);
+        *self.slots.lock(Self::hash(token)) = Some(entry);
     }
 }
 
@@ -163,7 +152,8 @@ mod tests {
         let used: std::collections::HashSet<usize> = (0..64)
             .map(|i| {
                 let signature = crate::crypto::random_id::<32>().unwrap();
-                cache.index(&format!("h.p.{signature}{i}"))
+                let token = format!("h.p.{signature}{i}");
+                cache.slots.index(VerifiedTokens::<()>::hash(&token))
             })
             .collect();
         // 64 random signatures in 64 slots: about 40 distinct; far fewer means a bad index
