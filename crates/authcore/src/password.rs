@@ -3,7 +3,9 @@
 
 use std::fmt;
 use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, mpsc};
+use std::time::{Duration, Instant};
 
 use argon2::password_hash::{PasswordHash as PhcHash, SaltString};
 use argon2::{Argon2, Params, PasswordHasher as _, PasswordVerifier as _, Version};
@@ -63,10 +65,93 @@ struct Inner {
     pepper: Option<Vec<u8>>,
     threads: usize,
     background: bool,
+    /// Shared with the hashing threads; `None` when they may always use every CPU.
+    reservation: Option<Arc<Reservation>>,
     /// The queue of the hashing threads, started on first use; `None` if no thread could
     /// be started.
     jobs: OnceLock<Option<mpsc::Sender<Job>>>,
     dummy: OnceLock<PasswordHash>,
+}
+
+/// How long after the last request served the hashing threads still keep a CPU free.
+const RESERVATION_WINDOW: Duration = Duration::from_millis(250);
+
+/// Whether the hashing threads keep one CPU free: while requests other than logins are
+/// being served, and for [`RESERVATION_WINDOW`] after the last one.
+#[derive(Debug, Default)]
+struct Reservation {
+    /// Set by every request served, cleared by the hashing threads when they look.
+    requests: AtomicBool,
+    /// Until when the threads keep a CPU free.
+    until: Mutex<Option<Instant>>,
+}
+
+impl Reservation {
+    /// Called on every request: a load, and a store only when the flag was clear, so
+    /// that requests on many CPUs do not contend for the flag's cache line.
+    fn note_request(&self) {
+        if !self.requests.load(Ordering::Relaxed) {
+            self.requests.store(true, Ordering::Relaxed);
+        }
+    }
+
+    /// Whether a hash starting at `now` keeps a CPU free.
+    fn active(&self, now: Instant) -> bool {
+        let mut until = self.until.lock().unwrap_or_else(|e| e.into_inner());
+        if self.requests.swap(false, Ordering::Relaxed) {
+            *until = now.checked_add(RESERVATION_WINDOW);
+        }
+        until.is_some_and(|until| now < until)
+    }
+}
+
+/// The CPUs of a hashing thread: all the process may use, or all but the first of them
+/// while a CPU is kept free. Linux only (per-thread affinity); elsewhere it does nothing.
+struct Cpus {
+    #[cfg(target_os = "linux")]
+    all: rustix::thread::CpuSet,
+    /// `None` with fewer than two CPUs: there is none to spare.
+    #[cfg(target_os = "linux")]
+    spare: Option<rustix::thread::CpuSet>,
+    kept_free: bool,
+}
+
+impl Cpus {
+    fn of_this_thread() -> Cpus {
+        #[cfg(target_os = "linux")]
+        {
+            use rustix::thread::{CpuSet, sched_getaffinity};
+            let all = sched_getaffinity(None).unwrap_or_default();
+            let spare = (all.count() >= 2).then(|| {
+                let mut spare = all;
+                if let Some(first) = (0..CpuSet::MAX_CPU).find(|&cpu| all.is_set(cpu)) {
+                    spare.unset(first);
+                }
+                spare
+            });
+            Cpus {
+                all,
+                spare,
+                kept_free: false,
+            }
+        }
+        #[cfg(not(target_os = "linux"))]
+        Cpus { kept_free: false }
+    }
+
+    /// Moves this thread off the first CPU, or back onto all of them; best effort.
+    fn keep_one_free(&mut self, free: bool) {
+        if free == self.kept_free {
+            return;
+        }
+        #[cfg(target_os = "linux")]
+        if let Some(spare) = &self.spare {
+            let cpus = if free { spare } else { &self.all };
+            if rustix::thread::sched_setaffinity(None, cpus).is_ok() {
+                self.kept_free = free;
+            }
+        }
+    }
 }
 
 /// A hash or verification for the hashing threads.
@@ -74,18 +159,24 @@ type Job = Box<dyn FnOnce() + Send>;
 
 /// Starts `n` hashing threads on one queue. They end when the queue's sender is dropped
 /// with the last clone of the hasher.
-fn start_threads(n: usize, background: bool) -> Option<mpsc::Sender<Job>> {
+fn start_threads(
+    n: usize,
+    background: bool,
+    reservation: Option<Arc<Reservation>>,
+) -> Option<mpsc::Sender<Job>> {
     let (sender, receiver) = mpsc::channel::<Job>();
     let receiver = Arc::new(Mutex::new(receiver));
     let mut started = 0;
     for i in 0..n {
         let receiver = Arc::clone(&receiver);
+        let reservation = reservation.clone();
         let spawned = std::thread::Builder::new()
             .name(format!("authcore-argon2-{i}"))
             .spawn(move || {
                 if background {
                     lower_priority();
                 }
+                let mut cpus = Cpus::of_this_thread();
                 loop {
                     // The lock is held only while waiting (the guard ends with this
                     // statement): one thread waits for the next job, the others for the
@@ -94,12 +185,13 @@ fn start_threads(n: usize, background: bool) -> Option<mpsc::Sender<Job>> {
                         Ok(queue) => queue.recv(),
                         Err(_) => return,
                     };
-                    match job {
-                        // A panic is the job's failure (its caller sees the result
-                        // channel closed), not the thread's.
-                        Ok(job) => drop(catch_unwind(AssertUnwindSafe(job))),
-                        Err(mpsc::RecvError) => return,
+                    let Ok(job) = job else { return };
+                    if let Some(reservation) = &reservation {
+                        cpus.keep_one_free(reservation.active(Instant::now()));
                     }
+                    // A panic is the job's failure (its caller sees the result channel
+                    // closed), not the thread's.
+                    drop(catch_unwind(AssertUnwindSafe(job)));
                 }
             });
         if spawned.is_ok() {
@@ -125,8 +217,9 @@ fn lower_priority() {
 /// exhausts memory: excess requests wait in the queue without holding a thread or a
 /// 19 MiB buffer, and a request whose caller has gone (a dropped future) is skipped.
 /// The threads run at the lowest CPU priority (see
-/// [`PasswordHasherBuilder::background_priority`]), so logins use the CPU that request
-/// handling leaves, and never delay it.
+/// [`PasswordHasherBuilder::background_priority`]), and while other requests are served
+/// they keep one CPU free for them ([`PasswordHasherBuilder::reserve_cpu`]), so that a
+/// login flood does not hold up the rest of the service.
 ///
 /// The async methods work under any executor (the result comes back on a channel).
 ///
@@ -165,6 +258,7 @@ pub struct PasswordHasherBuilder {
     pepper: Option<Vec<u8>>,
     max_concurrent: usize,
     background: bool,
+    reserve_cpu: bool,
 }
 
 impl fmt::Debug for PasswordHasherBuilder {
@@ -175,6 +269,7 @@ impl fmt::Debug for PasswordHasherBuilder {
             .field("p_cost", &self.p_cost)
             .field("max_concurrent", &self.max_concurrent)
             .field("background", &self.background)
+            .field("reserve_cpu", &self.reserve_cpu)
             .finish_non_exhaustive()
     }
 }
@@ -221,6 +316,21 @@ impl PasswordHasherBuilder {
         self
     }
 
+    /// Whether the hashing threads keep one CPU free while the
+    /// [`Authenticator`](crate::Authenticator) serves other requests (Linux, with two
+    /// CPUs or more). Default `true`.
+    ///
+    /// A low priority is not enough to keep a login flood from delaying other requests:
+    /// a request thread woken on a CPU that is hashing may still wait for the scheduler's
+    /// next tick, milliseconds. So from the first authenticated request or refresh until
+    /// 250 ms after the last one, each hash starts on every CPU of the process but the
+    /// first, and requests find that one free. When only logins arrive, hashing uses
+    /// every CPU again. The cost: under mixed load, logins get one CPU fewer.
+    pub fn reserve_cpu(mut self, reserve: bool) -> Self {
+        self.reserve_cpu = reserve;
+        self
+    }
+
     /// Builds the hasher.
     ///
     /// # Errors
@@ -246,6 +356,7 @@ impl PasswordHasherBuilder {
                 pepper: self.pepper,
                 threads: self.max_concurrent,
                 background: self.background,
+                reservation: self.reserve_cpu.then(Arc::default),
                 jobs: OnceLock::new(),
                 dummy: OnceLock::new(),
             }),
@@ -263,6 +374,7 @@ impl PasswordHasher {
             pepper: None,
             max_concurrent: std::thread::available_parallelism().map_or(2, usize::from),
             background: true,
+            reserve_cpu: true,
         }
     }
 
@@ -356,7 +468,9 @@ impl PasswordHasher {
         let inner = &self.inner;
         inner
             .jobs
-            .get_or_init(|| start_threads(inner.threads, inner.background))
+            .get_or_init(|| {
+                start_threads(inner.threads, inner.background, inner.reservation.clone())
+            })
             .as_ref()
             .and_then(|jobs| jobs.send(job).ok())
             .ok_or_else(|| {
@@ -364,6 +478,23 @@ impl PasswordHasher {
             })?;
         rx.await
             .map_err(|_| AuthError::Internal("a password hashing job panicked".into()))
+    }
+
+    /// Tells the hashing threads that a request other than a login is being served (see
+    /// [`PasswordHasherBuilder::reserve_cpu`]).
+    pub(crate) fn note_request(&self) {
+        if let Some(reservation) = &self.inner.reservation {
+            reservation.note_request();
+        }
+    }
+
+    /// Whether a request has been noted since the hashing threads last looked.
+    #[cfg(test)]
+    pub(crate) fn request_noted(&self) -> bool {
+        self.inner
+            .reservation
+            .as_ref()
+            .is_some_and(|r| r.requests.load(Ordering::Relaxed))
     }
 
     /// [`PasswordHasher::hash`] off the async executor, bounded.
@@ -661,6 +792,61 @@ mod tests {
         let here = getpriority_process(Some(gettid())).unwrap();
         let equal = fast().background_priority(false).build().unwrap();
         assert_eq!(nice(equal).await, here);
+    }
+
+    #[test]
+    fn the_reservation_follows_requests() {
+        let reservation = Reservation::default();
+        let t0 = Instant::now();
+        let ms = Duration::from_millis;
+        assert!(!reservation.active(t0), "no request yet");
+        reservation.note_request();
+        assert!(reservation.active(t0));
+        assert!(reservation.active(t0 + RESERVATION_WINDOW - ms(1)));
+        assert!(!reservation.active(t0 + RESERVATION_WINDOW));
+        // a request seen later counts from when the threads look
+        reservation.note_request();
+        let t1 = t0 + ms(1000);
+        assert!(reservation.active(t1));
+        assert!(
+            reservation.active(t1 + ms(200)),
+            "the window outlives the flag"
+        );
+        assert!(!reservation.active(t1 + RESERVATION_WINDOW));
+    }
+
+    /// While requests are served, a hash runs on every CPU of the process but one; with
+    /// none for the window, on all of them again (Linux, with two CPUs or more).
+    #[cfg(target_os = "linux")]
+    #[tokio::test]
+    async fn hashing_keeps_a_cpu_free_while_requests_are_served() {
+        use rustix::thread::sched_getaffinity;
+        let all = sched_getaffinity(None).unwrap().count();
+        if all < 2 {
+            eprintln!("skipped: this process may run on one CPU only");
+            return;
+        }
+        let cpus = |h: PasswordHasher| async move {
+            h.bounded(|_| sched_getaffinity(None).unwrap().count())
+                .await
+                .unwrap()
+        };
+        let one_thread = || {
+            PasswordHasher::builder()
+                .memory_kib(64)
+                .iterations(1)
+                .max_concurrent(1)
+        };
+        let hasher = one_thread().build().unwrap();
+        assert_eq!(cpus(hasher.clone()).await, all, "only logins so far");
+        hasher.note_request();
+        assert_eq!(cpus(hasher.clone()).await, all - 1);
+        tokio::time::sleep(RESERVATION_WINDOW + Duration::from_millis(50)).await;
+        assert_eq!(cpus(hasher).await, all, "no request for the window");
+
+        let unreserved = one_thread().reserve_cpu(false).build().unwrap();
+        unreserved.note_request();
+        assert_eq!(cpus(unreserved).await, all);
     }
 
     /// A job whose caller has gone before a thread took it is skipped.

@@ -301,6 +301,7 @@ impl<E: Send + Sync + 'static> Authenticator<E> {
     /// [`AuthError::InvalidGrant`] for unknown, spent, expired or revoked tokens and for
     /// users that are gone or disabled; store failures.
     pub async fn refresh(&self, refresh_token: &str) -> Result<TokenPair, AuthError> {
+        self.hasher.note_request();
         if refresh_token.len() != REFRESH_TOKEN_LEN {
             return Err(AuthError::InvalidGrant);
         }
@@ -400,7 +401,10 @@ impl<E: Send + Sync + 'static> Authenticator<E> {
     pub async fn authenticate(&self, authorization: Option<&[u8]>) -> Result<Claims<E>, AuthError> {
         let result = match http::bearer_token(authorization) {
             Ok(token) => self.authenticate_token(token).await,
-            Err(e) => Err(e),
+            Err(e) => {
+                self.hasher.note_request();
+                Err(e)
+            }
         };
         if let Err(e) = &result {
             info!(target: "authcore", event = "unauthenticated", reason = %e);
@@ -431,6 +435,7 @@ impl<E: Send + Sync + 'static> Authenticator<E> {
     /// # Errors
     /// As [`Authenticator::authenticate`].
     pub async fn authenticate_token(&self, token: &str) -> Result<Claims<E>, AuthError> {
+        self.hasher.note_request();
         let claims = match &self.verified {
             Some(cache) => match cache.get(token, self.clock.now()) {
                 Some(claims) => claims,
@@ -739,6 +744,26 @@ impl<E: Serialize + DeserializeOwned + Send + Sync + 'static> AuthenticatorBuild
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Authenticated requests and refreshes, good or bad, tell the password hasher that
+    /// other requests are being served; logins do not.
+    #[tokio::test]
+    async fn requests_other_than_logins_are_noted_by_the_hasher() {
+        let auth = crate::testing::TestAuth::new().auth;
+        auth.register("ada@example.com", "correct horse battery")
+            .await
+            .unwrap();
+        auth.login("ada@example.com", "correct horse battery")
+            .await
+            .unwrap();
+        assert!(!auth.hasher.request_noted());
+        let _ = auth.authenticate(None).await;
+        assert!(auth.hasher.request_noted());
+
+        let auth = crate::testing::TestAuth::new().auth;
+        let _ = auth.refresh("not a refresh token").await;
+        assert!(auth.hasher.request_noted());
+    }
 
     #[test]
     fn emails_are_normalized_and_checked() {
