@@ -4,7 +4,9 @@
 # noisy machine. Per binary and round, on a fresh database:
 #
 #   1. `GET /me` on one connection (admin token): req/s, p50, p99;
-#   2. `POST /token` from 16 connections logging in as fast as they can: logins/s, p50, p99.
+#   2. `POST /token` from 16 connections logging in as fast as they can: logins/s, p50, p99;
+#   3. `GET /me` on one connection again, while those 16 connections log in: p50, p99, and
+#      its p99 ÷ the p99 of run 1.
 #
 # Usage: benches/compare.sh BINARY BINARY...   (e.g. copies of target/release/example-axum
 #        built before and after a change)
@@ -20,11 +22,11 @@ done
 cd "$(dirname "$0")/.."
 DURATION=${DURATION:-6}
 ROUNDS=${ROUNDS:-3}
-# wrk, start_server, stop_server, admin_token, wrk_run, $login_lua
+# wrk, start_server, stop_server, admin_token, wrk_run, me_under_logins, $login_lua
 source benches/lib.sh
 
-echo "| round | binary | /me req/s | /me p50 / p99 µs | logins/s | login p50 / p99 ms |"
-echo "|---|---|---|---|---|---|"
+echo "| round | binary | /me req/s | /me p50 / p99 µs | logins/s | login p50 / p99 ms | /me under logins p50 / p99 µs | p99 ÷ idle |"
+echo "|---|---|---|---|---|---|---|---|"
 for round in $(seq "$ROUNDS"); do
     for i in "${!binaries[@]}"; do
         start_server "run-$round-$i" "${binaries[$i]}"
@@ -32,11 +34,12 @@ for round in $(seq "$ROUNDS"); do
         read -r me me50 me99 < <(wrk_run -t1 -c1 -d"${DURATION}s" -H "$auth" "$url/me")
         read -r logins l50 l99 < <(wrk_run -t1 -c16 -d"${DURATION}s" --timeout 10s \
             -s "$login_lua" "$url/token")
+        read -r load50 load99 < <(me_under_logins "$auth")
         stop_server
         awk -v r="$round" -v b="${binaries[$i]}" -v me="$me" -v me50="$me50" -v me99="$me99" \
-            -v lg="$logins" -v l50="$l50" -v l99="$l99" 'BEGIN {
-                printf "| %s | %s | %s | %s / %s | %s | %.0f / %.0f |\n",
-                    r, b, me, me50, me99, lg, l50 / 1000, l99 / 1000
+            -v lg="$logins" -v l50="$l50" -v l99="$l99" -v u50="$load50" -v u99="$load99" 'BEGIN {
+                printf "| %s | %s | %s | %s / %s | %s | %.0f / %.0f | %s / %s | %.1f |\n",
+                    r, b, me, me50, me99, lg, l50 / 1000, l99 / 1000, u50, u99, u99 / me99
             }'
     done
 done

@@ -25,7 +25,7 @@ FRAMEWORKS=("$@")
 DURATION=${DURATION:-10}
 ROUNDS=${ROUNDS:-3}
 CONNECTIONS=${CONNECTIONS:-32}
-# wrk, start_server, stop_server, admin_token, wrk_run, $login_lua
+# wrk, start_server, stop_server, admin_token, wrk_run, me_under_logins, $login_lua
 source benches/lib.sh
 
 packages=()
@@ -42,6 +42,11 @@ target=$(cd "${CARGO_TARGET_DIR:-target}" && pwd)
 
 median() { tr ' ' '\n' <<<"$*" | sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
+# goal VALUE OP LIMIT: VALUE in bold when it meets the goal (OP is >= or <=)
+goal() {
+    awk -v v="$1" -v op="$2" -v l="$3" \
+        'BEGIN { met = op == ">=" ? v >= l : v <= l; printf(met ? "**%s**" : "%s", v) }'
+}
 
 echo "wrk: ${DURATION} s per run, ${ROUNDS} rounds, ${CONNECTIONS} connections for throughput"
 echo
@@ -71,19 +76,16 @@ for fw in "${FRAMEWORKS[@]}"; do
     read -r after _ < <("$target/release/hash-time" | sed 's/verify_us=//; s/cpus=//')
     verify_us=$((before < after ? before : after))
     bound=$(awk -v c="$cpus" -v t="$verify_us" 'BEGIN { printf "%.1f", c * 1000000 / t }')
-    wrk_run -t1 -c16 -d"$((DURATION + 2))s" --timeout 10s -s "$login_lua" "$url/token" >"$work/login-bg.txt" &
-    login_bg=$!
-    sleep 1
-    read -r _ load50 load99 < <(wrk_run -t1 -c1 -d"${DURATION}s" -H "$auth" "$url/me")
-    wait "$login_bg"
+    read -r load50 load99 < <(me_under_logins "$auth")
     stop_server
 
     echo "example-$fw: /healthz ${healthz[*]} req/s, /admin ${admin[*]} req/s"
     echo "example-$fw: /me idle p50 ${idle50} µs p99 ${idle99} µs; under logins p50 ${load50} µs p99 ${load99} µs"
     echo "example-$fw: logins ${logins}/s; one argon2id verification ${before} / ${after} µs (before / after) on ${cpus} CPUs: bound ${bound}/s"
-    results+=("$(printf '| %s | %s | %s | **%s** | %s / %s | %s / %s | **%s** | %s | **%s** |' \
-        "$fw" "$h" "$a" "$(ratio "$a" "$h")" "$idle50" "$idle99" "$load50" "$load99" \
-        "$(ratio "$load99" "$idle99")" "$logins / $bound" "$(ratio "$logins" "$bound")")")
+    results+=("$(printf '| %s | %s | %s | %s | %s / %s | %s / %s | %s | %s | %s |' \
+        "$fw" "$h" "$a" "$(goal "$(ratio "$a" "$h")" '>=' 0.8)" "$idle50" "$idle99" \
+        "$load50" "$load99" "$(goal "$(ratio "$load99" "$idle99")" '<=' 5)" \
+        "$logins / $bound" "$(goal "$(ratio "$logins" "$bound")" '>=' 0.8)")")
 done
 
 echo

@@ -92,3 +92,16 @@ wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/json"
 wrk.body = '{"email":"$ADMIN_EMAIL","password":"$ADMIN_PASSWORD"}'
 LUA
+
+# me_under_logins AUTH_HEADER: `GET /me` on one connection while 16 connections log in
+# as fast as they can on $url; prints "p50_us p99_us" of /me.
+me_under_logins() {
+    wrk_run -t1 -c16 -d"$((DURATION + 2))s" --timeout 10s -s "$login_lua" "$url/token" \
+        >"$work/login-bg.txt" &
+    local login_bg=$!
+    sleep 1
+    local p50 p99
+    read -r _ p50 p99 < <(wrk_run -t1 -c1 -d"${DURATION}s" -H "$1" "$url/me")
+    wait "$login_bg"
+    echo "$p50 $p99"
+}
