@@ -80,7 +80,8 @@ struct Slot {
 
 struct Entry {
     user: User,
-    read_at: OffsetDateTime,
+    /// `None` without a time to live: the clock is then never read.
+    fresh_until: Option<OffsetDateTime>,
 }
 
 impl fmt::Debug for UserCache {
@@ -159,19 +160,18 @@ impl UserStore for UserCache {
 
     async fn find_by_id(&self, id: &str) -> Result<Option<User>, StoreError> {
         let hash = self.hash(id);
-        let now = self.clock.now();
         let writes = {
             let slot = self.slots.lock(hash);
             if let Some(entry) = &slot.entry
                 && entry.user.id == id
-                && self
-                    .ttl
-                    .is_none_or(|ttl| entry.read_at.checked_add(ttl).is_none_or(|end| now < end))
+                && entry.fresh_until.is_none_or(|end| self.clock.now() < end)
             {
                 return Ok(Some(entry.user.clone()));
             }
             slot.writes
         };
+        // counted from before the read, so that no entry outlives its time to live
+        let fresh_until = self.ttl.map(|ttl| self.clock.now().saturating_add(ttl));
         let found = self.store.find_by_id(id).await?;
         if let Some(user) = &found {
             let mut slot = self.slots.lock(hash);
@@ -180,7 +180,7 @@ impl UserStore for UserCache {
             if slot.writes == writes {
                 slot.entry = Some(Box::new(Entry {
                     user: user.clone(),
-                    read_at: now,
+                    fresh_until,
                 }));
             }
         }
