@@ -5,8 +5,9 @@
 #
 #   1. throughput of the protected `GET /admin` (admin token) against `GET /healthz`,
 #      measured alternately, ROUNDS times each; the ratio of the medians;
-#   2. `GET /me` latency (one connection) idle, then while 16 connections log in
-#      continuously; p50 and p99 of each, and p99 under load ÷ p99 idle;
+#   2. `GET /me` latency on one connection at a fixed rate (ME_RATE, default 2000/s),
+#      idle, then while 16 connections log in continuously; p50, p99 and p99.9 of each,
+#      and p99 under load ÷ p99 idle;
 #   3. login throughput of those 16 connections alone, against the argon2 bound:
 #      CPUs ÷ one password verification (timed by `hash-time` just before and just after
 #      the logins; the faster of the two, so the stricter bound).
@@ -25,7 +26,8 @@ FRAMEWORKS=("$@")
 DURATION=${DURATION:-10}
 ROUNDS=${ROUNDS:-3}
 CONNECTIONS=${CONNECTIONS:-32}
-# wrk, start_server, stop_server, admin_token, wrk_run, me_under_logins, $login_lua
+# wrk, the hash-time and latency tools, $target, start_server, stop_server,
+# admin_token, wrk_run, me_latency, me_under_logins, $login_lua
 source benches/lib.sh
 
 packages=()
@@ -37,8 +39,6 @@ for fw in "${FRAMEWORKS[@]}"; do
 done
 # two commands: `--bin` would also filter the demo packages' targets
 cargo build --release --locked -q "${packages[@]}"
-cargo build --release --locked -q -p authcore-benches --bin hash-time
-target=$(cd "${CARGO_TARGET_DIR:-target}" && pwd)
 
 median() { tr ' ' '\n' <<<"$*" | sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
@@ -48,7 +48,7 @@ goal() {
         'BEGIN { met = op == ">=" ? v >= l : v <= l; printf(met ? "**%s**" : "%s", v) }'
 }
 
-echo "wrk: ${DURATION} s per run, ${ROUNDS} rounds, ${CONNECTIONS} connections for throughput"
+echo "${DURATION} s per run, ${ROUNDS} rounds, ${CONNECTIONS} connections for throughput, /me at ${ME_RATE}/s"
 echo
 
 results=()
@@ -66,7 +66,7 @@ for fw in "${FRAMEWORKS[@]}"; do
     done
     h=$(median "${healthz[@]}") a=$(median "${admin[@]}")
 
-    read -r _ idle50 idle99 < <(wrk_run -t1 -c1 -d"${DURATION}s" -H "$auth" "$url/me")
+    read -r idle50 idle99 idle999 < <(me_latency "$auth")
     # logins alone, then logins with /me alongside; the argon2 bound (CPUs ÷ one
     # verification) timed just before and just after the logins, the faster one kept
     read -r before cpus < <("$target/release/hash-time" | sed 's/verify_us=//; s/cpus=//')
@@ -76,19 +76,19 @@ for fw in "${FRAMEWORKS[@]}"; do
     read -r after _ < <("$target/release/hash-time" | sed 's/verify_us=//; s/cpus=//')
     verify_us=$((before < after ? before : after))
     bound=$(awk -v c="$cpus" -v t="$verify_us" 'BEGIN { printf "%.1f", c * 1000000 / t }')
-    read -r load50 load99 < <(me_under_logins "$auth")
+    read -r load50 load99 load999 < <(me_under_logins "$auth")
     stop_server
 
     echo "example-$fw: /healthz ${healthz[*]} req/s, /admin ${admin[*]} req/s"
-    echo "example-$fw: /me idle p50 ${idle50} µs p99 ${idle99} µs; under logins p50 ${load50} µs p99 ${load99} µs"
+    echo "example-$fw: /me idle p50 ${idle50} µs p99 ${idle99} µs p99.9 ${idle999} µs; under logins p50 ${load50} µs p99 ${load99} µs p99.9 ${load999} µs"
     echo "example-$fw: logins ${logins}/s; one argon2id verification ${before} / ${after} µs (before / after) on ${cpus} CPUs: bound ${bound}/s"
-    results+=("$(printf '| %s | %s | %s | %s | %s / %s | %s / %s | %s | %s | %s |' \
-        "$fw" "$h" "$a" "$(goal "$(ratio "$a" "$h")" '>=' 0.8)" "$idle50" "$idle99" \
-        "$load50" "$load99" "$(goal "$(ratio "$load99" "$idle99")" '<=' 5)" \
+    results+=("$(printf '| %s | %s | %s | %s | %s / %s / %s | %s / %s / %s | %s | %s | %s |' \
+        "$fw" "$h" "$a" "$(goal "$(ratio "$a" "$h")" '>=' 0.8)" "$idle50" "$idle99" "$idle999" \
+        "$load50" "$load99" "$load999" "$(goal "$(ratio "$load99" "$idle99")" '<=' 5)" \
         "$logins / $bound" "$(goal "$(ratio "$logins" "$bound")" '>=' 0.8)")")
 done
 
 echo
-echo "| framework | /healthz req/s | /admin req/s | admin ÷ healthz (goal ≥ 0.8) | /me idle p50 / p99 µs | /me under logins p50 / p99 µs | p99 ratio (goal ≤ 5) | logins/s / bound | ÷ bound (goal ≥ 0.8) |"
+echo "| framework | /healthz req/s | /admin req/s | admin ÷ healthz (goal ≥ 0.8) | /me idle p50 / p99 / p99.9 µs | /me under logins p50 / p99 / p99.9 µs | p99 ratio (goal ≤ 5) | logins/s / bound | ÷ bound (goal ≥ 0.8) |"
 echo "|---|---|---|---|---|---|---|---|---|"
 printf '%s\n' "${results[@]}"

@@ -1,7 +1,10 @@
 # Shared by the over-the-wire scripts (`http.sh`, `compare.sh`): wrk, the demo server
-# in its default configuration on loopback, and wrk runs that fail on any error response.
-# Source it from bash after `set -euo pipefail`; it sets `$work` (a temporary directory,
-# removed on exit with the server) and `$login_lua`.
+# in its default configuration on loopback, wrk runs that fail on any error response, and
+# `/me` latency at a fixed rate. Source it from bash, from the workspace root, after
+# `set -euo pipefail`; it builds the `hash-time` and `latency` tools (release) and sets
+# `$target` (the target directory), `$work` (a temporary directory, removed on exit with
+# the server) and `$login_lua`. Environment: ME_RATE (`/me` requests per second in the
+# latency runs, default 2000).
 
 ADMIN_EMAIL=admin@example.com
 ADMIN_PASSWORD='correct horse battery staple'
@@ -12,6 +15,10 @@ if ! command -v wrk >/dev/null; then
     [ "$(id -u)" -eq 0 ] || sudo=sudo
     $sudo apt-get update -qq && $sudo apt-get install -y -qq wrk >/dev/null
 fi
+
+cargo build --release --locked -q -p authcore-benches --bin hash-time --bin latency
+target=$(cd "${CARGO_TARGET_DIR:-target}" && pwd)
+ME_RATE=${ME_RATE:-2000}
 
 work=$(mktemp -d)
 server_pid=""
@@ -93,15 +100,23 @@ wrk.headers["Content-Type"] = "application/json"
 wrk.body = '{"email":"$ADMIN_EMAIL","password":"$ADMIN_PASSWORD"}'
 LUA
 
-# me_under_logins AUTH_HEADER: `GET /me` on one connection while 16 connections log in
-# as fast as they can on $url; prints "p50_us p99_us" of /me.
+# me_latency AUTH_HEADER: `GET /me` on one connection at $ME_RATE requests per second
+# for $DURATION seconds (see benches/src/bin/latency.rs for why not wrk's percentiles);
+# prints "p50_us p99_us p999_us".
+me_latency() {
+    "$target/release/latency" --rate "$ME_RATE" --seconds "$DURATION" --header "$1" "$url/me" |
+        sed -E 's/.*p50_us=([0-9]+) p99_us=([0-9]+) p999_us=([0-9]+).*/\1 \2 \3/'
+}
+
+# me_under_logins AUTH_HEADER: me_latency while 16 connections log in as fast as they
+# can on $url.
 me_under_logins() {
     wrk_run -t1 -c16 -d"$((DURATION + 2))s" --timeout 10s -s "$login_lua" "$url/token" \
         >"$work/login-bg.txt" &
     local login_bg=$!
     sleep 1
-    local p50 p99
-    read -r _ p50 p99 < <(wrk_run -t1 -c1 -d"${DURATION}s" -H "$1" "$url/me")
+    local latencies
+    latencies=$(me_latency "$1")
     wait "$login_bg"
-    echo "$p50 $p99"
+    echo "$latencies"
 }
