@@ -37,9 +37,10 @@ for fw in "${FRAMEWORKS[@]}"; do
         *) echo "unknown framework: $fw (axum, actix, rocket)" >&2; exit 2 ;;
     esac
 done
-# two commands: `--bin` would also filter the demo packages' targets
-cargo build --release --locked -q "${packages[@]}"
+cargo build --release --locked -q "${packages[@]}" # lib.sh built the tools
 
+# hash_time: prints "verify_us cpus" (benches/src/bin/hash-time.rs)
+hash_time() { "$target/release/hash-time" | sed 's/verify_us=//; s/cpus=//'; }
 median() { tr ' ' '\n' <<<"$*" | sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 # goal VALUE OP LIMIT: VALUE in bold when it meets the goal (OP is >= or <=)
@@ -69,11 +70,11 @@ for fw in "${FRAMEWORKS[@]}"; do
     read -r idle50 idle99 idle999 < <(me_latency "$auth")
     # logins alone, then logins with /me alongside; the argon2 bound (CPUs ÷ one
     # verification) timed just before and just after the logins, the faster one kept
-    read -r before cpus < <("$target/release/hash-time" | sed 's/verify_us=//; s/cpus=//')
+    read -r before cpus < <(hash_time)
     # logins wait in the hashing queue: a 10 s socket timeout, not wrk's 2 s, so that one
     # slow login under load is counted, not reported as a socket error
     read -r logins _ _ < <(wrk_run -t1 -c16 -d"${DURATION}s" --timeout 10s -s "$login_lua" "$url/token")
-    read -r after _ < <("$target/release/hash-time" | sed 's/verify_us=//; s/cpus=//')
+    read -r after _ < <(hash_time)
     verify_us=$((before < after ? before : after))
     bound=$(awk -v c="$cpus" -v t="$verify_us" 'BEGIN { printf "%.1f", c * 1000000 / t }')
     read -r load50 load99 load999 < <(me_under_logins "$auth")

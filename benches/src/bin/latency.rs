@@ -118,9 +118,8 @@ fn measure(options: &Options) -> Result<Vec<Duration>, String> {
     let total = options.rate as usize * options.seconds as usize;
     let mut latencies = Vec::with_capacity(total);
     let mut buffer = Vec::with_capacity(4096);
-    let start = Instant::now();
-    for i in 0..total {
-        let due = start + interval * u32::try_from(i).map_err(|_| "too many requests")?;
+    let mut due = Instant::now();
+    for _ in 0..total {
         let now = Instant::now();
         // late because the previous response was: the server made this request wait
         let sent = if now >= due {
@@ -132,6 +131,7 @@ fn measure(options: &Options) -> Result<Vec<Duration>, String> {
         stream.write_all(request.as_bytes()).map_err(fail)?;
         read_response(&mut stream, &mut buffer).map_err(|e| format!("{}: {e}", options.path))?;
         latencies.push(sent.elapsed());
+        due += interval;
     }
     Ok(latencies)
 }
