@@ -58,6 +58,14 @@ struct Header<'a> {
     crit: Option<IgnoredAny>,
 }
 
+/// Parses a decoded header or payload, which must be UTF-8 JSON as a whole (RFC 7515
+/// §5.2 steps 3–4, RFC 7519 §7.2 step 10). `serde_json::from_slice` alone would not do:
+/// it skips the members it ignores without validating their UTF-8.
+fn utf8_json<'a, T: Deserialize<'a>>(bytes: &'a [u8]) -> Result<T, AuthError> {
+    let text = std::str::from_utf8(bytes).map_err(|_| AuthError::Malformed)?;
+    serde_json::from_str(text).map_err(|_| AuthError::Malformed)
+}
+
 fn is_access_token_typ(typ: &str) -> bool {
     // Media types are case-insensitive; RFC 9068 allows the `application/` prefix. Compare
     // whole strings: slicing a `str` at a byte offset could split a character and panic.
@@ -366,7 +374,7 @@ impl JwtVerifier {
             return Ok((&self.keys[i], true));
         }
         let json = B64.decode(header_b64).map_err(|_| AuthError::Malformed)?;
-        let header: Header<'_> = serde_json::from_slice(&json).map_err(|_| AuthError::Malformed)?;
+        let header: Header<'_> = utf8_json(&json)?;
         if header.crit.is_some() {
             // We implement no JWS extension, so every critical one is unknown (RFC 7515 §4.1.11).
             return Err(AuthError::Malformed);
@@ -430,8 +438,7 @@ impl<E: DeserializeOwned> TokenVerifier<E> for JwtVerifier {
         }
 
         let payload = B64.decode(payload_b64).map_err(|_| AuthError::Malformed)?;
-        let claims: Claims<E> =
-            serde_json::from_slice(&payload).map_err(|_| AuthError::Malformed)?;
+        let claims: Claims<E> = utf8_json(&payload)?;
         self.check_claims(&claims)?;
         Ok(claims)
     }

@@ -143,7 +143,7 @@ fn hmac_keyed_with_the_public_key_is_rejected() {
         };
         let (_, claims) = valid_parts(&kid);
         let header = json!({"alg": "HS256", "typ": "at+jwt", "kid": kid}).to_string();
-        let forged = forge_hs256(public_pem.as_bytes(), &header, &claims.to_string());
+        let forged = forge_hs256(public_pem.as_bytes(), &header, claims.to_string());
         assert!(
             matches!(verify(&jwt, &forged), Err(AuthError::UnsupportedAlgorithm)),
             "{alg}"
@@ -229,12 +229,12 @@ fn unknown_kid_and_embedded_keys_are_rejected() {
 
     let (hs, _, _) = hs256();
     let (header, claims) = valid_parts("no-such-kid");
-    let t = forge_hs256(SECRET, &header.to_string(), &claims.to_string());
+    let t = forge_hs256(SECRET, header.to_string(), claims.to_string());
     assert!(matches!(verify(&hs, &t), Err(AuthError::UnknownKey)));
     // Without a kid, the single configured key is used.
     let mut header = header;
     header.as_object_mut().unwrap().remove("kid");
-    let t = forge_hs256(SECRET, &header.to_string(), &claims.to_string());
+    let t = forge_hs256(SECRET, header.to_string(), claims.to_string());
     assert!(verify(&hs, &t).is_ok());
 }
 
@@ -244,11 +244,44 @@ fn unknown_crit_is_rejected() {
     let (mut header, claims) = valid_parts(k.kid());
     header["crit"] = json!(["exp"]);
     header["exp"] = json!(1);
-    let t = forge_hs256(SECRET, &header.to_string(), &claims.to_string());
+    let t = forge_hs256(SECRET, header.to_string(), claims.to_string());
     assert!(matches!(verify(&jwt, &t), Err(AuthError::Malformed)));
     header["crit"] = json!([]);
-    let t = forge_hs256(SECRET, &header.to_string(), &claims.to_string());
+    let t = forge_hs256(SECRET, header.to_string(), claims.to_string());
     assert!(matches!(verify(&jwt, &t), Err(AuthError::Malformed)));
+}
+
+/// RFC 7515 §5.2 steps 3–4 and RFC 7519 §7.2: the decoded header and payload are UTF-8
+/// JSON. Found by black-box testing: invalid bytes inside a member the verifier ignores
+/// were accepted, since serde_json skips ignored strings without validating them.
+#[test]
+fn header_and_payload_must_be_utf8() {
+    let (jwt, _, k) = hs256();
+    let (header, claims) = valid_parts(k.kid());
+    let with_bad_member = |json: &serde_json::Value| {
+        let mut bytes = json.to_string().into_bytes();
+        let close = bytes.pop().unwrap();
+        bytes.extend_from_slice(b",\"x\":\"\xff\xfe\xfd\"");
+        bytes.push(close);
+        bytes
+    };
+    let good = forge_hs256(SECRET, header.to_string(), claims.to_string());
+    assert!(verify(&jwt, &good).is_ok(), "the untouched token verifies");
+    let bad_header = forge_hs256(SECRET, with_bad_member(&header), claims.to_string());
+    assert!(matches!(
+        verify(&jwt, &bad_header),
+        Err(AuthError::Malformed)
+    ));
+    let bad_payload = forge_hs256(SECRET, header.to_string(), with_bad_member(&claims));
+    assert!(matches!(
+        verify(&jwt, &bad_payload),
+        Err(AuthError::Malformed)
+    ));
+    // The same members as valid UTF-8 are ignored, as before.
+    let mut header = header;
+    header["x"] = json!("\u{e9}");
+    let t = forge_hs256(SECRET, header.to_string(), claims.to_string());
+    assert!(verify(&jwt, &t).is_ok());
 }
 
 #[test]
@@ -265,14 +298,14 @@ fn typ_must_be_at_jwt() {
         (json!("application/jwt"), false),
     ] {
         header["typ"] = typ.clone();
-        let t = forge_hs256(SECRET, &header.to_string(), &claims.to_string());
+        let t = forge_hs256(SECRET, header.to_string(), claims.to_string());
         match verify(&jwt, &t) {
             Ok(_) => assert!(ok, "typ {typ} accepted"),
             Err(e) => assert!(!ok && matches!(e, AuthError::WrongType), "typ {typ}: {e:?}"),
         }
     }
     header.as_object_mut().unwrap().remove("typ");
-    let t = forge_hs256(SECRET, &header.to_string(), &claims.to_string());
+    let t = forge_hs256(SECRET, header.to_string(), claims.to_string());
     assert!(matches!(verify(&jwt, &t), Err(AuthError::WrongType)));
 }
 
@@ -305,7 +338,7 @@ fn wrong_issuer_or_audience_is_rejected() {
     ] {
         let mut c = claims.clone();
         c[claim] = value;
-        let err = verify(&jwt, &forge_hs256(SECRET, &h, &c.to_string())).unwrap_err();
+        let err = verify(&jwt, &forge_hs256(SECRET, &h, c.to_string())).unwrap_err();
         match expected {
             "iss" => assert!(matches!(err, AuthError::WrongIssuer), "{err:?}"),
             _ => assert!(matches!(err, AuthError::WrongAudience), "{err:?}"),
@@ -314,7 +347,7 @@ fn wrong_issuer_or_audience_is_rejected() {
     let mut c = claims;
     c["aud"] = json!(["other", AUD]);
     assert!(
-        verify(&jwt, &forge_hs256(SECRET, &h, &c.to_string())).is_ok(),
+        verify(&jwt, &forge_hs256(SECRET, &h, c.to_string())).is_ok(),
         "aud array containing ours"
     );
 }
@@ -335,7 +368,7 @@ fn claims_of_the_wrong_json_type_are_rejected() {
     ] {
         let mut c = claims.clone();
         c[claim] = value.clone();
-        let err = verify(&jwt, &forge_hs256(SECRET, &h, &c.to_string())).unwrap_err();
+        let err = verify(&jwt, &forge_hs256(SECRET, &h, c.to_string())).unwrap_err();
         assert!(
             matches!(err, AuthError::Malformed),
             "{claim}={value}: {err:?}"
@@ -344,7 +377,7 @@ fn claims_of_the_wrong_json_type_are_rejected() {
     let mut c = claims.clone();
     c.as_object_mut().unwrap().remove("exp");
     assert!(matches!(
-        verify(&jwt, &forge_hs256(SECRET, &h, &c.to_string())),
+        verify(&jwt, &forge_hs256(SECRET, &h, c.to_string())),
         Err(AuthError::Malformed)
     ));
     // Duplicate member names are ambiguous: rejected.
@@ -365,7 +398,7 @@ fn oversize_tokens_are_rejected_before_decoding() {
     let (jwt, _, k) = hs256();
     let (header, mut claims) = valid_parts(k.kid());
     claims["padding"] = json!("x".repeat(20 * 1024));
-    let big = forge_hs256(SECRET, &header.to_string(), &claims.to_string());
+    let big = forge_hs256(SECRET, header.to_string(), claims.to_string());
     assert!(matches!(verify(&jwt, &big), Err(AuthError::TokenTooLarge)));
     assert!(matches!(
         verify(&jwt, &"a".repeat(9000)),

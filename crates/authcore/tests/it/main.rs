@@ -77,7 +77,11 @@ pub(crate) fn unb64(data: &str) -> Vec<u8> {
 
 /// Signs `header.payload` with HMAC-SHA256 over `secret`, as an attacker or another
 /// implementation would, with full control of both JSON documents.
-pub(crate) fn forge_hs256(secret: &[u8], header: &str, payload: &str) -> String {
+pub(crate) fn forge_hs256(
+    secret: &[u8],
+    header: impl AsRef<[u8]>,
+    payload: impl AsRef<[u8]>,
+) -> String {
     let input = format!("{}.{}", b64(header), b64(payload));
     let key = aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, secret);
     let tag = aws_lc_rs::hmac::sign(&key, input.as_bytes());
