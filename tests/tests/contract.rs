@@ -310,6 +310,17 @@ fn contract_rows() {
                 json!({ "email": 5, "password": PASSWORD }).to_string(),
             ),
             ("missing refresh_token", "/token/refresh", "{}".to_owned()),
+            (
+                "a JSON array",
+                "/users",
+                json!(["array@example.com", PASSWORD]).to_string(),
+            ),
+            (
+                "a JSON array",
+                "/token",
+                json!([email, PASSWORD]).to_string(),
+            ),
+            ("a JSON string", "/token/refresh", "\"token\"".to_owned()),
             ("empty body", "/token/refresh", String::new()),
             ("oversized body", "/users", big.clone()),
             ("oversized body", "/token", big.clone()),

@@ -131,8 +131,9 @@ fn format_of(content_type: Option<&str>) -> Result<Format, AuthError> {
     }
 }
 
-/// Parses a JSON or form body into `T`. Malformed bodies, missing fields, wrong types,
-/// unknown content types and oversized bodies are all [`AuthError::InvalidRequest`].
+/// Parses a JSON or form body into `T`. Malformed bodies, a JSON value that is not an
+/// object, missing fields, wrong types, unknown content types and oversized bodies are all
+/// [`AuthError::InvalidRequest`].
 ///
 /// # Errors
 /// [`AuthError::InvalidRequest`].
@@ -144,9 +145,20 @@ pub fn parse_body<T: DeserializeOwned>(
         return Err(AuthError::InvalidRequest);
     }
     match format_of(content_type)? {
+        Format::Json if !is_json_object(body) => Err(AuthError::InvalidRequest),
         Format::Json => serde_json::from_slice(body).map_err(|_| AuthError::InvalidRequest),
         Format::Form => serde_urlencoded::from_bytes(body).map_err(|_| AuthError::InvalidRequest),
     }
+}
+
+/// Whether a JSON text starts an object. serde's derived `Deserialize` also accepts a
+/// struct as an array of its fields (`["a@b.c", "pw"]`), which no client of ours sends:
+/// every body the routes read must be an object.
+fn is_json_object(body: &[u8]) -> bool {
+    // JSON whitespace (RFC 8259 §2): space, tab, LF, CR.
+    body.iter()
+        .find(|b| !matches!(b, b' ' | b'\t' | b'\n' | b'\r'))
+        .is_some_and(|b| *b == b'{')
 }
 
 #[derive(Deserialize)]
@@ -370,8 +382,12 @@ mod tests {
     async fn malformed_bodies_are_400_invalid_request() {
         let t = TestAuth::new();
         let a = &*t.auth;
-        let cases: [(Option<&str>, &[u8]); 8] = [
+        let cases: [(Option<&str>, &[u8]); 11] = [
             (None, b"not json"),
+            // A struct's fields as an array: serde accepts it, the contract does not.
+            (None, br#"["a@example.com", "correct horse", null]"#),
+            (JSON_CT, br#" ["a@example.com", "correct horse"]"#),
+            (None, br#""a@example.com""#),
             (None, b"{}"),
             (None, br#"{"email":5,"password":"x"}"#),
             (None, br#"{"email":"a@b.c"}"#),
