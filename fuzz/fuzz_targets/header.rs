@@ -1,7 +1,8 @@
 //! `authcore::http::bearer_token` never panics, and a token it returns is a non-empty
 //! slice of the header value itself, in `b64token` syntax (RFC 6750 §2.1), from a header
 //! of visible ASCII, spaces and tabs only (its documented contract: anything else is
-//! `MalformedHeader`), after a scheme that is `bearer` up to case, SP and HTAB.
+//! `MalformedHeader` or `Malformed`), after a scheme that is `bearer` up to case, SP and
+//! HTAB.
 #![no_main]
 
 use authcore::http::bearer_token;

@@ -17,11 +17,15 @@ pub enum AuthError {
     /// No `Authorization` header (or an empty one) was sent.
     #[error("no credentials were sent")]
     MissingCredentials,
-    /// The `Authorization` header is not a well-formed `Bearer` credential.
+    /// The request is malformed apart from any token: several `Authorization` values,
+    /// `Bearer` with no credential after it, or another scheme's header with bytes outside
+    /// visible ASCII (`400 invalid_request`).
     #[error("the authorization header is malformed")]
     MalformedHeader,
-    /// The token is not a well-formed compact JWS, or its header or claims are invalid
-    /// (wrong JSON types, missing required claims, unknown critical extensions).
+    /// The token is not a well-formed compact JWS (characters outside base64url, the
+    /// wrong number of segments, a header or payload that is not UTF-8 JSON), or its
+    /// header or claims are invalid (wrong JSON types, missing required claims, unknown
+    /// critical extensions).
     #[error("the token is malformed")]
     Malformed,
     /// The token is longer than the verifier accepts.

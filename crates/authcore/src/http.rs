@@ -36,14 +36,20 @@ pub const TOKEN_RESPONSE_HEADERS: [(&str, &str); 2] =
 pub const RETRY_AFTER_SECONDS: u32 = 1;
 
 /// Extracts the token from an `Authorization` header value: `Bearer <token>` with the
-/// scheme matched case-insensitively and the token in `b64token` syntax (RFC 6750 §2.1).
+/// scheme matched case-insensitively (RFC 6750 §2.1).
 ///
 /// The token is only ever taken from this header, never from a query string.
 ///
 /// # Errors
-/// [`AuthError::MissingCredentials`] when the header is absent, empty or of another
-/// scheme (RFC 6750 §3.1: no error code then); [`AuthError::MalformedHeader`] when it is
-/// a `Bearer` header without exactly one well-formed token, or is not visible ASCII.
+/// - [`AuthError::MissingCredentials`] when the header is absent, empty or of another
+///   scheme (RFC 6750 §3.1: no error code then);
+/// - [`AuthError::MalformedHeader`] (`400 invalid_request`) when the request itself is
+///   malformed: a `Bearer` scheme with no credential after it, or another scheme's header
+///   with bytes outside visible ASCII;
+/// - [`AuthError::Malformed`] (`401 invalid_token`) when the credential after `Bearer`
+///   is not in `b64token` syntax (other characters, several words, bytes outside ASCII):
+///   that is a malformed token like any other, and the client's answer to it is the same
+///   (refresh, or log in again).
 pub fn bearer_token(header: Option<&[u8]>) -> Result<&str, AuthError> {
     let Some(raw) = header else {
         return Err(AuthError::MissingCredentials);
@@ -68,9 +74,12 @@ pub fn bearer_token(header: Option<&[u8]>) -> Result<&str, AuthError> {
             Err(AuthError::MalformedHeader)
         };
     }
+    let token = trim_ows(&raw[scheme_end..]);
+    if token.is_empty() {
+        return Err(AuthError::MalformedHeader);
+    }
     // One pass over the token: b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" /
     // "+" / "/" ) *"="
-    let token = trim_ows(&raw[scheme_end..]);
     let body_len = token.iter().rposition(|b| *b != b'=').map_or(0, |i| i + 1);
     let (body, padding) = token.split_at(body_len);
     // A fold without early exit vectorizes; `all` does not (tokens are hundreds of bytes).
@@ -78,10 +87,10 @@ pub fn bearer_token(header: Option<&[u8]>) -> Result<&str, AuthError> {
         && body.iter().fold(true, |ok, &b| ok & is_b64token_byte(b))
         && padding.iter().fold(true, |ok, &b| ok & (b == b'='));
     if !valid {
-        return Err(AuthError::MalformedHeader);
+        return Err(AuthError::Malformed);
     }
     // Every byte is ASCII here, so this cannot fail.
-    std::str::from_utf8(token).map_err(|_| AuthError::MalformedHeader)
+    std::str::from_utf8(token).map_err(|_| AuthError::Malformed)
 }
 
 /// The request's one `Authorization` value, from all the values it carries: `None`
@@ -381,20 +390,16 @@ mod tests {
                 "{missing:?}"
             );
         }
+        // The request is malformed apart from any token: 400 invalid_request.
         for malformed in [
             &b"Bearer"[..],
             b"Bearer ",
-            b"Bearer a b",
-            b"Bearer a,b",
-            b"Bearer =abc",
-            b"Bearer \xff\xfe",
-            b"Bearer abc\x00",
+            b"Bearer \t ",
             // Found by the `header` fuzz target: CR, LF and FF are not optional whitespace.
-            b"bEaReR \ra",
-            b"Bearer abc\r\n",
             b"\x0cBearer \nabc",
             b"Bearer\x0babc",
-            "Bearer caf\u{e9}".as_bytes(),
+            b"Basic \xff",
+            "Basic caf\u{e9}".as_bytes(),
         ] {
             assert!(
                 matches!(
@@ -402,6 +407,25 @@ mod tests {
                     Err(AuthError::MalformedHeader)
                 ),
                 "{malformed:?}"
+            );
+        }
+        // A credential in the bearer position that is no b64token is a malformed token:
+        // 401 invalid_token, as for any other bad token.
+        for bad_token in [
+            &b"Bearer a b"[..],
+            b"Bearer a,b",
+            b"Bearer =abc",
+            b"Bearer \xff\xfe",
+            b"Bearer abc\x00",
+            b"bEaReR \ra",
+            b"Bearer abc\r\n",
+            b"Bearer eyJ*garbage*.@@@@.!!!!",
+            b"Bearer eyJ\xc3\xa9\xff\xfe.eyJ\x80.\xe2\x82",
+            "Bearer caf\u{e9}".as_bytes(),
+        ] {
+            assert!(
+                matches!(bearer_token(Some(bad_token)), Err(AuthError::Malformed)),
+                "{bad_token:?}"
             );
         }
     }

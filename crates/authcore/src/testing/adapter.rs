@@ -307,11 +307,26 @@ pub async fn cases(t: &TestAuth) -> Vec<Case> {
         Case::error(
             "two tokens",
             Request::get("/me").auth("Bearer a b"),
-            &AuthError::MalformedHeader,
+            &AuthError::Malformed,
         ),
         Case::error(
-            "non-UTF-8 header",
-            Request::get("/me").auth(b"Bearer \xffabc".to_vec()),
+            "token outside base64url",
+            Request::get("/me").auth("Bearer eyJ*garbage*.@@@@.!!!!"),
+            &AuthError::Malformed,
+        ),
+        Case::error(
+            "token of non-ASCII text",
+            Request::get("/me").auth("Bearer eyJ\u{e9}.eyJ\u{20ac}.sig"),
+            &AuthError::Malformed,
+        ),
+        Case::error(
+            "non-UTF-8 token",
+            Request::get("/me").auth(b"Bearer eyJ\xc3\xa9\xff\xfe.eyJ\x80.\xe2\x82".to_vec()),
+            &AuthError::Malformed,
+        ),
+        Case::error(
+            "other scheme, non-ASCII",
+            Request::get("/me").auth("Basic caf\u{e9}"),
             &AuthError::MalformedHeader,
         ),
         Case::error(
@@ -387,6 +402,11 @@ pub async fn cases(t: &TestAuth) -> Vec<Case> {
             &AuthError::Malformed,
         ),
         Case::error(
+            "optional, token outside base64url",
+            Request::get("/maybe").auth("Bearer eyJ*garbage*.@@@@.!!!!"),
+            &AuthError::Malformed,
+        ),
+        Case::error(
             "optional, revoked token",
             Request::get("/maybe").bearer(&logged_out.access_token),
             &AuthError::Revoked,
@@ -449,6 +469,11 @@ pub async fn cases(t: &TestAuth) -> Vec<Case> {
         Case::error(
             "register, wrong type",
             Request::json("/users", &json!({"email": 5, "password": PASSWORD})),
+            &AuthError::InvalidRequest,
+        ),
+        Case::error(
+            "register, JSON array",
+            Request::json("/users", &json!(["array@example.com", PASSWORD])),
             &AuthError::InvalidRequest,
         ),
         Case::error(

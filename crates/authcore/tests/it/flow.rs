@@ -370,11 +370,17 @@ async fn authenticate_rejections() {
     ));
     assert!(matches!(
         t.auth.authenticate(Some(b"Bearer a b")).await,
-        Err(AuthError::MalformedHeader)
+        Err(AuthError::Malformed)
     ));
     assert!(matches!(
         t.auth.authenticate(Some(b"Bearer \xff")).await,
-        Err(AuthError::MalformedHeader)
+        Err(AuthError::Malformed)
+    ));
+    assert!(matches!(
+        t.auth
+            .authenticate(Some(b"Bearer eyJ*garbage*.@@@@.!!!!"))
+            .await,
+        Err(AuthError::Malformed)
     ));
     assert!(matches!(
         t.auth.authenticate(Some(b"Bearer abc")).await,
