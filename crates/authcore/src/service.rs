@@ -26,8 +26,6 @@ use crate::{AuthError, Claims, Jwt, RequiredRoles, http};
 
 /// Length of a refresh token: 32 random bytes in base64url (256 bits of entropy).
 const REFRESH_TOKEN_LEN: usize = 43;
-/// Margin added to session revocations beyond the access-token lifetime, covering leeway.
-const SESSION_REVOCATION_MARGIN: Duration = Duration::minutes(5);
 
 /// An access token and a refresh token, as returned by login and refresh.
 ///
@@ -334,18 +332,30 @@ impl<E: Send + Sync + 'static> Authenticator<E> {
     /// `sid`.
     async fn revoke_session(&self, family: &str) -> Result<(), AuthError> {
         self.refresh_tokens.revoke_family(family).await?;
-        let until = self.clock.now() + self.issuer.access_ttl() + SESSION_REVOCATION_MARGIN;
-        self.revocations.revoke(family, until).await?;
+        self.revocations
+            .revoke(family, self.session_revocation_end())
+            .await?;
         Ok(())
     }
 
+    /// Until when a session revoked now must stay revoked: the last access token of it
+    /// expires at most one lifetime from now, and the verifier accepts it for its leeway
+    /// after that.
+    fn session_revocation_end(&self) -> OffsetDateTime {
+        self.clock.now() + self.issuer.access_ttl() + self.verifier.leeway()
+    }
+
     /// Logs out: revokes this access token (`jti`) and its session (`sid`): the refresh
-    /// family and every other access token of it.
+    /// family and every other access token of it. Each revocation is kept until the
+    /// verifier could no longer accept the token anyway: its `exp` plus the verifier's
+    /// [leeway](TokenVerifier::leeway).
     ///
     /// # Errors
     /// Store failures.
     pub async fn logout(&self, claims: &Claims<E>) -> Result<(), AuthError> {
-        self.revocations.revoke(&claims.jti, claims.exp).await?;
+        self.revocations
+            .revoke(&claims.jti, claims.exp + self.verifier.leeway())
+            .await?;
         if let Some(sid) = &claims.sid {
             self.revoke_session(sid).await?;
         }
@@ -360,7 +370,7 @@ impl<E: Send + Sync + 'static> Authenticator<E> {
     /// Store failures.
     pub async fn revoke_all(&self, user_id: &str) -> Result<(), AuthError> {
         let families = self.refresh_tokens.revoke_user(user_id).await?;
-        let until = self.clock.now() + self.issuer.access_ttl() + SESSION_REVOCATION_MARGIN;
+        let until = self.session_revocation_end();
         for family in &families {
             self.revocations.revoke(family, until).await?;
         }

@@ -241,4 +241,8 @@ impl TokenVerifier for CountingVerifier {
         self.calls.fetch_add(1, Ordering::SeqCst);
         TokenVerifier::<()>::verify(&*self.jwt, token)
     }
+
+    fn leeway(&self) -> time::Duration {
+        TokenVerifier::<()>::leeway(&*self.jwt)
+    }
 }

@@ -41,7 +41,21 @@ pub trait TokenVerifier<E = ()>: Send + Sync {
     /// `UnsupportedAlgorithm`, `UnknownKey`, `BadSignature`, `WrongType`, `Expired`,
     /// `NotYetValid`, `WrongIssuer`, `WrongAudience`.
     fn verify(&self, token: &str) -> Result<Claims<E>, AuthError>;
+
+    /// How long after its `exp` this verifier may still accept a token (its clock-skew
+    /// tolerance). Revocations are kept until `exp` plus this, so that a logged-out token
+    /// cannot come back within it.
+    ///
+    /// The default, [`DEFAULT_REVOCATION_LEEWAY`], errs on the side of keeping
+    /// revocations too long; a verifier that knows its leeway returns it.
+    fn leeway(&self) -> time::Duration {
+        DEFAULT_REVOCATION_LEEWAY
+    }
 }
+
+/// What [`TokenVerifier::leeway`] answers for a verifier that does not say: 5 minutes,
+/// longer than any clock-skew tolerance in common use.
+pub const DEFAULT_REVOCATION_LEEWAY: time::Duration = time::Duration::minutes(5);
 
 /// A freshly issued access token.
 #[derive(Clone)]

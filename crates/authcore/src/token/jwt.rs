@@ -442,6 +442,10 @@ impl<E: DeserializeOwned> TokenVerifier<E> for JwtVerifier {
         self.check_claims(&claims)?;
         Ok(claims)
     }
+
+    fn leeway(&self) -> Duration {
+        Duration::seconds(self.leeway)
+    }
 }
 
 /// An access-token issuer and verifier sharing one configuration.
@@ -493,6 +497,10 @@ impl<E: Serialize> TokenIssuer<E> for Jwt {
 impl<E: DeserializeOwned> TokenVerifier<E> for Jwt {
     fn verify(&self, token: &str) -> Result<Claims<E>, AuthError> {
         self.verifier.verify(token)
+    }
+
+    fn leeway(&self) -> Duration {
+        TokenVerifier::<E>::leeway(&self.verifier)
     }
 }
 

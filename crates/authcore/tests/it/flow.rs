@@ -407,6 +407,75 @@ async fn authenticate_rejections() {
     ));
 }
 
+/// A revocation outlives the token by the verifier's leeway: within it the verifier
+/// still accepts the token, so a revocation ending at `exp` (purged, or expired by Redis)
+/// would bring a logged-out token back.
+#[tokio::test]
+async fn a_logged_out_token_stays_revoked_through_the_leeway() {
+    // Without a session: only the `jti` revocation stands between the token and a 200.
+    let t = TestAuth::new();
+    let token = t.bearer("user-x", &[]).unwrap();
+    let claims = t.auth.authenticate(Some(token.as_bytes())).await.unwrap();
+    assert_eq!(claims.sid, None);
+    t.auth.logout(&claims).await.unwrap();
+    t.clock.set(claims.exp + Duration::seconds(20)); // past exp, within the 30 s leeway
+    t.auth.purge_expired().await.unwrap();
+    assert!(matches!(
+        t.auth.authenticate(Some(token.as_bytes())).await,
+        Err(AuthError::Revoked)
+    ));
+    // Once the verifier refuses it by itself, the revocation may go.
+    t.clock.set(claims.exp + Duration::seconds(30));
+    assert!(t.auth.purge_expired().await.unwrap() >= 1);
+    assert!(matches!(
+        t.auth.authenticate(Some(token.as_bytes())).await,
+        Err(AuthError::Expired)
+    ));
+}
+
+/// The session (`sid`) revocation too: with a leeway longer than any fixed margin, the
+/// other access tokens of a logged-out session stay refused until the verifier refuses
+/// them.
+#[tokio::test]
+async fn a_logged_out_session_stays_revoked_through_a_long_leeway() {
+    let t = TestAuth::new();
+    let jwt = std::sync::Arc::new(
+        authcore::Jwt::builder()
+            .keys(authcore::KeySet::new(
+                authcore::SigningKey::hmac(authcore::Algorithm::HS256, &[7; 32]).unwrap(),
+            ))
+            .issuer("i")
+            .audience("a")
+            .leeway(Duration::minutes(10))
+            .clock(t.clock.clone())
+            .build()
+            .unwrap(),
+    );
+    let auth = authcore::Authenticator::builder()
+        .jwt(jwt.clone())
+        .memory_stores()
+        .password_hasher(fast_hasher())
+        .clock(t.clock.clone())
+        .build()
+        .unwrap();
+    auth.register(EMAIL, PASSWORD).await.unwrap();
+    let first = auth.login(EMAIL, PASSWORD).await.unwrap();
+    let rotated = auth.refresh(&first.refresh_token).await.unwrap();
+    let claims = auth.authenticate(Some(&bearer(&rotated))).await.unwrap();
+    auth.logout(&claims).await.unwrap();
+    // `first`'s own jti was never revoked: only its session is.
+    let first_claims: authcore::Claims =
+        authcore::TokenVerifier::verify(&*jwt, &first.access_token)
+            .expect("verifies apart from revocation");
+    t.clock
+        .set(first_claims.exp + Duration::minutes(9) + Duration::seconds(59));
+    auth.purge_expired().await.unwrap();
+    assert!(matches!(
+        auth.authenticate(Some(&bearer(&first))).await,
+        Err(AuthError::Revoked)
+    ));
+}
+
 #[tokio::test]
 async fn purge_removes_expired_state() {
     let t = TestAuth::new();
