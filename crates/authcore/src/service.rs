@@ -8,7 +8,7 @@ use base64::Engine as _;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use time::{Duration, OffsetDateTime};
-use tracing::{info, warn};
+use tracing::{debug, info, warn};
 
 use crate::clock::{Clock, SystemClock};
 use crate::crypto::{B64, random_bytes, sha256};
@@ -416,8 +416,13 @@ impl<E: Send + Sync + 'static> Authenticator<E> {
                 Err(e)
             }
         };
-        if let Err(e) = &result {
-            info!(target: "authcore", event = "unauthenticated", reason = %e);
+        match &result {
+            // An anonymous request is no failure: a public page would flood the log.
+            Err(e) if e.is_anonymous() => {
+                debug!(target: "authcore", event = "unauthenticated", reason = %e);
+            }
+            Err(e) => info!(target: "authcore", event = "unauthenticated", reason = %e),
+            Ok(_) => {}
         }
         result
     }

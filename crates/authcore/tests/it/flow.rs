@@ -586,6 +586,37 @@ fn logs_carry_events_but_no_secrets() {
     }
 }
 
+/// A request without credentials is no failure: on a public page every anonymous visit
+/// would log one. Its decision is logged at debug; a presented token that fails stays at
+/// info.
+#[test]
+fn anonymous_requests_log_at_debug_and_failed_tokens_at_info() {
+    let captured = captured_logs();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let t = TestAuth::new();
+        assert!(t.auth.authenticate_optional(None).await.unwrap().is_none());
+        let _ = t.auth.authenticate(Some(b"Basic dXNlcjpwYXNz")).await;
+        let _ = t.auth.authenticate(Some(b"Bearer not-a-token")).await;
+    });
+    let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    let level_of = |reason: &str| -> Vec<String> {
+        logs.lines()
+            .filter(|l| l.contains("unauthenticated") && l.contains(reason))
+            .map(|l| l.split_whitespace().nth(1).unwrap_or_default().to_owned())
+            .collect()
+    };
+    let anonymous = level_of("no credentials were sent");
+    assert!(!anonymous.is_empty(), "no anonymous event in:\n{logs}");
+    assert!(anonymous.iter().all(|l| l == "DEBUG"), "{anonymous:?}");
+    let failed = level_of("the token is malformed");
+    assert!(!failed.is_empty(), "no failed-token event in:\n{logs}");
+    assert!(failed.iter().all(|l| l == "INFO"), "{failed:?}");
+}
+
 /// `error_response` logs an internal error once a call, and an outage with its cause;
 /// `status_code` gives the same status as `error_response` for every error, and logs
 /// nothing.
