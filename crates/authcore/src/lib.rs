@@ -9,6 +9,7 @@ pub mod http;
 mod jwks;
 mod keys;
 mod password;
+mod request;
 mod roles;
 mod service;
 mod slots;
@@ -27,6 +28,7 @@ pub use password::{
     BreachedPasswordCheck, PasswordHash, PasswordHasher, PasswordHasherBuilder, PasswordPolicy,
     Verification,
 };
+pub use request::{RequestAuthenticator, RequestAuthenticatorBuilder};
 pub use roles::RequiredRoles;
 pub use service::{Authenticator, AuthenticatorBuilder, DEFAULT_VERIFIED_TOKEN_SLOTS, TokenPair};
 pub use store::{RefreshTokenStore, RevocationStore, User, UserStore};

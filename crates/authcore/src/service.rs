@@ -8,13 +8,14 @@ use base64::Engine as _;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use time::{Duration, OffsetDateTime};
-use tracing::{debug, info, warn};
+use tracing::{info, warn};
 
 use crate::clock::{Clock, SystemClock};
 use crate::crypto::{B64, random_bytes, sha256};
 use crate::error::{ConfigError, StoreError};
 use crate::jwks::Jwks;
 use crate::password::{PasswordHasher, PasswordPolicy, Verification};
+use crate::request::RequestAuthenticator;
 use crate::store::memory::{MemoryRefreshTokenStore, MemoryRevocationStore, MemoryUserStore};
 use crate::store::{
     Consumed, NewUser, RefreshTokenRecord, RefreshTokenStore, RevocationStore, TokenHash, User,
@@ -22,7 +23,7 @@ use crate::store::{
 };
 use crate::token::cache::{ClaimsCache, VerifiedTokens};
 use crate::token::{TokenIssuer, TokenVerifier};
-use crate::{AuthError, Claims, Jwt, RequiredRoles, http};
+use crate::{AuthError, Claims, Jwt, RequiredRoles};
 
 /// Length of a refresh token: 32 random bytes in base64url (256 bits of entropy).
 const REFRESH_TOKEN_LEN: usize = 43;
@@ -102,9 +103,8 @@ pub struct Authenticator<E = ()> {
     refresh_tokens: Arc<dyn RefreshTokenStore>,
     revocations: Arc<dyn RevocationStore>,
     issuer: Arc<dyn TokenIssuer<E>>,
-    verifier: Arc<dyn TokenVerifier<E>>,
-    /// Tokens that verified, answered without the verifier when presented again.
-    verified: Option<Box<dyn ClaimsCache<E>>>,
+    /// Verification, revocation checks and the verified-token cache.
+    requests: Arc<RequestAuthenticator<E>>,
     hasher: PasswordHasher,
     policy: PasswordPolicy,
     refresh_ttl: Duration,
@@ -120,7 +120,7 @@ impl<E> fmt::Debug for Authenticator<E> {
             .field("hasher", &self.hasher)
             .field("policy", &self.policy)
             .field("refresh_ttl", &self.refresh_ttl)
-            .field("verified_token_cache", &self.verified.is_some())
+            .field("requests", &self.requests)
             .finish_non_exhaustive()
     }
 }
@@ -342,7 +342,7 @@ impl<E: Send + Sync + 'static> Authenticator<E> {
     /// expires at most one lifetime from now, and the verifier accepts it for its leeway
     /// after that.
     fn session_revocation_end(&self) -> OffsetDateTime {
-        self.clock.now() + self.issuer.access_ttl() + self.verifier.leeway()
+        self.clock.now() + self.issuer.access_ttl() + self.requests.verifier().leeway()
     }
 
     /// Logs out: revokes this access token (`jti`) and its session (`sid`): the refresh
@@ -354,7 +354,7 @@ impl<E: Send + Sync + 'static> Authenticator<E> {
     /// Store failures.
     pub async fn logout(&self, claims: &Claims<E>) -> Result<(), AuthError> {
         self.revocations
-            .revoke(&claims.jti, claims.exp + self.verifier.leeway())
+            .revoke(&claims.jti, claims.exp + self.requests.verifier().leeway())
             .await?;
         if let Some(sid) = &claims.sid {
             self.revoke_session(sid).await?;
@@ -401,7 +401,8 @@ impl<E: Send + Sync + 'static> Authenticator<E> {
     /// bearer token, verifies it and checks that neither it nor its session is revoked.
     /// A token that verified before is answered from the verified-token cache
     /// ([`AuthenticatorBuilder::verified_token_cache`]); the revocation check runs every
-    /// time.
+    /// time. The same as [`RequestAuthenticator::authenticate`] on
+    /// [`Authenticator::request_authenticator`].
     ///
     /// # Errors
     /// [`AuthError::MissingCredentials`], [`AuthError::MalformedHeader`], every token
@@ -409,22 +410,7 @@ impl<E: Send + Sync + 'static> Authenticator<E> {
     /// [`AuthError::Unavailable`] when revocation cannot be checked: a token is never
     /// accepted unchecked.
     pub async fn authenticate(&self, authorization: Option<&[u8]>) -> Result<Claims<E>, AuthError> {
-        let result = match http::bearer_token(authorization) {
-            Ok(token) => self.authenticate_token(token).await,
-            Err(e) => {
-                self.hasher.note_request();
-                Err(e)
-            }
-        };
-        match &result {
-            // An anonymous request is no failure: a public page would flood the log.
-            Err(e) if e.is_anonymous() => {
-                debug!(target: "authcore", event = "unauthenticated", reason = %e);
-            }
-            Err(e) => info!(target: "authcore", event = "unauthenticated", reason = %e),
-            Ok(_) => {}
-        }
-        result
+        self.requests.authenticate(authorization).await
     }
 
     /// For routes that also serve anonymous callers: `Ok(None)` when the request carries
@@ -438,11 +424,7 @@ impl<E: Send + Sync + 'static> Authenticator<E> {
         &self,
         authorization: Option<&[u8]>,
     ) -> Result<Option<Claims<E>>, AuthError> {
-        match self.authenticate(authorization).await {
-            Ok(claims) => Ok(Some(claims)),
-            Err(e) if e.is_anonymous() => Ok(None),
-            Err(e) => Err(e),
-        }
+        self.requests.authenticate_optional(authorization).await
     }
 
     /// Like [`Authenticator::authenticate`], for a bare token.
@@ -450,26 +432,7 @@ impl<E: Send + Sync + 'static> Authenticator<E> {
     /// # Errors
     /// As [`Authenticator::authenticate`].
     pub async fn authenticate_token(&self, token: &str) -> Result<Claims<E>, AuthError> {
-        self.hasher.note_request();
-        let claims = match &self.verified {
-            Some(cache) => match cache.get(token, self.clock.now()) {
-                Some(claims) => claims,
-                None => {
-                    let claims = self.verifier.verify(token)?;
-                    cache.put(token, &claims);
-                    claims
-                }
-            },
-            None => self.verifier.verify(token)?,
-        };
-        let revoked = match &claims.sid {
-            Some(sid) => self.revocations.is_revoked(&[&claims.jti, sid]).await?,
-            None => self.revocations.is_revoked(&[&claims.jti]).await?,
-        };
-        if revoked {
-            return Err(AuthError::Revoked);
-        }
-        Ok(claims)
+        self.requests.authenticate_token(token).await
     }
 
     /// Requires every role in `roles`.
@@ -477,26 +440,23 @@ impl<E: Send + Sync + 'static> Authenticator<E> {
     /// # Errors
     /// [`AuthError::InsufficientRole`] (a `403`) if one is missing.
     pub fn authorize(&self, claims: &Claims<E>, roles: &[&str]) -> Result<(), AuthError> {
-        if claims.has_roles(roles) {
-            Ok(())
-        } else {
-            info!(target: "authcore", event = "forbidden", user_id = %claims.sub);
-            Err(AuthError::InsufficientRole)
-        }
+        self.requests.authorize(claims, roles)
     }
 
     /// Requires the roles of `R` (see [`role!`](crate::role)); the typed form of
-    /// [`Authenticator::authorize`] that the adapters' `Authorized<R>` extractors use.
+    /// [`Authenticator::authorize`].
     ///
     /// # Errors
     /// [`AuthError::InsufficientRole`] (a `403`).
     pub fn require<R: RequiredRoles>(&self, claims: &Claims<E>) -> Result<(), AuthError> {
-        if R::allows(claims) {
-            Ok(())
-        } else {
-            info!(target: "authcore", event = "forbidden", user_id = %claims.sub);
-            Err(AuthError::InsufficientRole)
-        }
+        self.requests.require::<R>(claims)
+    }
+
+    /// The request-authenticating half: what a route that only needs to know who calls
+    /// it depends on. Hand it to the parts of an application that authenticate requests
+    /// but never log anyone in.
+    pub fn request_authenticator(&self) -> &Arc<RequestAuthenticator<E>> {
+        &self.requests
     }
 
     /// The user behind verified claims.
@@ -729,24 +689,32 @@ impl<E: Serialize + DeserializeOwned + Send + Sync + 'static> AuthenticatorBuild
             .map(|j| j.jwks())
             .filter(|j| !j.is_empty())
             .map(|j| (j.clone(), j.to_json()));
+        let revocations = self
+            .revocations
+            .ok_or(missing("a revocation store is required"))?;
+        let verifier = self
+            .verifier
+            .or(jwt_verifier)
+            .ok_or(missing("a token verifier is required"))?;
+        let hasher = self.hasher.unwrap_or_default();
+        let requests = RequestAuthenticator::builder(verifier)
+            .revocations(Arc::clone(&revocations))
+            .clock(Arc::clone(&self.clock))
+            .hasher(hasher.clone())
+            .cache(verified)
+            .build();
         Ok(Authenticator {
             users: self.users.ok_or(missing("a user store is required"))?,
             refresh_tokens: self
                 .refresh_tokens
                 .ok_or(missing("a refresh-token store is required"))?,
-            revocations: self
-                .revocations
-                .ok_or(missing("a revocation store is required"))?,
+            revocations,
             issuer: self
                 .issuer
                 .or(jwt_issuer)
                 .ok_or(missing("a token issuer is required"))?,
-            verifier: self
-                .verifier
-                .or(jwt_verifier)
-                .ok_or(missing("a token verifier is required"))?,
-            verified,
-            hasher: self.hasher.unwrap_or_default(),
+            requests: Arc::new(requests),
+            hasher,
             policy: self.policy,
             refresh_ttl: self.refresh_ttl,
             clock: self.clock,

@@ -69,6 +69,18 @@ pub struct IssuedToken {
     pub expires_at: OffsetDateTime,
 }
 
+impl IssuedToken {
+    /// A token made by a [`TokenIssuer`] of your own: its compact form, its `jti` (what
+    /// a logout revokes) and its expiry.
+    pub fn new(token: String, jti: String, expires_at: OffsetDateTime) -> Self {
+        IssuedToken {
+            token,
+            jti,
+            expires_at,
+        }
+    }
+}
+
 impl fmt::Debug for IssuedToken {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("IssuedToken")

@@ -6,6 +6,7 @@ mod flow;
 mod interop;
 mod jwt;
 mod keys;
+mod request;
 mod user_cache;
 mod verified;
 
