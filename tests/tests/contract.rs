@@ -1279,7 +1279,8 @@ fn frameworks_agree_on_edge_cases() {
         }
         // Routing misses are outside the contract and the frameworks differ there (axum
         // answers 405 to a known path with another method where actix-web and Rocket
-        // answer 404; Rocket's 404 has a JSON body): only a 404 or 405 is required.
+        // answer 404; Rocket's 404 is its own default page, as auth-rocket leaves an
+        // application's 404s alone): only a 404 or 405 is required.
         for request in [
             Request::new("GET", "/nope"),
             Request::new("GET", "/token"),

@@ -12,11 +12,14 @@ use rocket::http::{Method, Status};
 use rocket::route::{self, Route};
 use rocket::{Build, Data, Request, Rocket};
 
-use crate::guard::{authorize, rejection};
+use crate::guard::{authorize, fail_request, failure};
 
 /// Sets an application up for authentication: manages the authenticator as
 /// `Arc<Authenticator<E>>` (the guards and token routes read it; handlers can too, as
 /// `&State<Arc<Authenticator<E>>>`) and registers [`catchers`](crate::catchers) at `/`.
+/// They answer the requests that the guards fail, and hand every other request of their
+/// statuses to the application's own catchers (or Rocket's default); the application's
+/// other statuses are not touched.
 ///
 /// It mounts no route unless asked with [`AuthFairing::with_routes`]. Launching fails if
 /// an `Arc<Authenticator<E>>` is already managed.
@@ -73,8 +76,10 @@ impl<E: Send + Sync + 'static> AuthFairing<E> {
     }
 
     /// Registers no catchers, for an application that registers
-    /// [`catchers`](crate::catchers) (or its own) itself. Without them, failed guards are
-    /// answered by Rocket's default error pages: no `WWW-Authenticate`, no JSON.
+    /// [`catchers`](crate::catchers) itself (at another base, or without a status its own
+    /// catcher at `/` answers, with [`guard_failure`](crate::guard_failure)).
+    /// Without any of them, failed guards are answered by the application's catchers or
+    /// Rocket's default error pages: no `WWW-Authenticate`, no JSON.
     #[must_use]
     pub fn without_catchers(mut self) -> Self {
         self.catchers = false;
@@ -133,7 +138,8 @@ const REJECTED_ROUTE: &str = "auth_rocket::rejected";
 /// recorded, and its URI rewritten to an internal path served, for every method, by a
 /// route of the lowest rank; that route fails with the recorded status, and the
 /// [`catchers`](crate::catchers) answer with the error, exactly as a failing guard's.
-/// Requests under the prefix that no route serves are still rejected first, so an
+/// Rocket chooses that catcher by the internal path: a catcher of the application whose
+/// base is the prefix does not see these rejections, one at `/` does. Requests under the prefix that no route serves are still rejected first, so an
 /// unauthenticated client cannot probe which paths exist.
 ///
 /// The group guard needs the authenticator that [`AuthFairing`] manages: launching
@@ -229,6 +235,7 @@ impl<R: RequiredRoles, E: Send + Sync + 'static> Fairing for RequireAuth<R, E> {
             return;
         }
         if authorize::<R, E>(req).await.is_err() {
+            fail_request(req);
             req.set_uri(rejected_uri());
         }
     }
@@ -283,7 +290,7 @@ fn rejected_routes() -> Vec<Route> {
 }
 
 fn rejected<'r>(req: &'r Request<'_>, data: Data<'r>) -> route::BoxFuture<'r> {
-    let outcome = match rejection(req) {
+    let outcome = match failure(req) {
         Some(rejected) => route::Outcome::Error(Status::new(rejected.response.status)),
         // Requested directly: nothing here.
         None => route::Outcome::Forward((data, Status::NotFound)),

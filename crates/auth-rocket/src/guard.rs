@@ -4,6 +4,7 @@
 use std::fmt;
 use std::marker::PhantomData;
 use std::ops::Deref;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 
 use authcore::http::{ErrorResponse, error_response};
@@ -26,25 +27,46 @@ pub(crate) struct Rejection {
 
 /// The request-local slot of the [`Rejection`]: not generic, so the catchers find it
 /// whatever the claims type.
-struct Rejected(OnceLock<Rejection>);
+struct Rejected {
+    recorded: OnceLock<Rejection>,
+    /// Set when a guard (or [`RequireAuth`](crate::RequireAuth)) failed the request with
+    /// the recorded rejection, rather than only recording it: [`MaybeAuthenticated`]
+    /// records a missing credential and succeeds.
+    failed: AtomicBool,
+}
 
-/// The request's rejection, if a guard failed.
-pub(crate) fn rejection<'r>(req: &'r Request<'_>) -> Option<&'r Rejection> {
-    req.local_cache(|| Rejected(OnceLock::new())).0.get()
+fn slot<'r>(req: &'r Request<'_>) -> &'r Rejected {
+    req.local_cache(|| Rejected {
+        recorded: OnceLock::new(),
+        failed: AtomicBool::new(false),
+    })
+}
+
+/// The rejection an authcore guard failed the request with, if one did.
+pub(crate) fn failure<'r>(req: &'r Request<'_>) -> Option<&'r Rejection> {
+    let slot = slot(req);
+    if slot.failed.load(Ordering::Relaxed) {
+        slot.recorded.get()
+    } else {
+        None
+    }
+}
+
+/// Records that a guard fails the request with its recorded rejection.
+pub(crate) fn fail_request(req: &Request<'_>) {
+    slot(req).failed.store(true, Ordering::Relaxed);
 }
 
 /// Records `error` as the request's rejection unless one is already recorded; returns
 /// the recorded one.
 pub(crate) fn reject<'r>(req: &'r Request<'_>, error: impl FnOnce() -> AuthError) -> &'r Rejection {
-    req.local_cache(|| Rejected(OnceLock::new()))
-        .0
-        .get_or_init(|| {
-            let error = error();
-            Rejection {
-                response: error_response(&error),
-                error,
-            }
-        })
+    slot(req).recorded.get_or_init(|| {
+        let error = error();
+        Rejection {
+            response: error_response(&error),
+            error,
+        }
+    })
 }
 
 /// The authenticator that [`AuthFairing`](crate::AuthFairing) manages.
@@ -122,7 +144,9 @@ where
     }
 }
 
-fn fail<T>(rejection: &Rejection) -> Outcome<T, &AuthError> {
+/// Fails the request with `rejection`, for the catchers to answer.
+fn fail<'r, T>(req: &Request<'_>, rejection: &'r Rejection) -> Outcome<T, &'r AuthError> {
+    fail_request(req);
     Outcome::Error((Status::new(rejection.response.status), &rejection.error))
 }
 
@@ -184,7 +208,7 @@ where
     async fn from_request(req: &'r Request<'_>) -> Outcome<Self, Self::Error> {
         match authenticate::<E>(req).await {
             Ok(claims) => Outcome::Success(Authenticated(Arc::clone(claims))),
-            Err(rejection) => fail(rejection),
+            Err(rejection) => fail(req, rejection),
         }
     }
 }
@@ -237,7 +261,7 @@ where
             Err(rejection) if rejection.error.is_anonymous() => {
                 Outcome::Success(MaybeAuthenticated(None))
             }
-            Err(rejection) => fail(rejection),
+            Err(rejection) => fail(req, rejection),
         }
     }
 }
@@ -309,7 +333,7 @@ where
                 claims: Arc::clone(claims),
                 roles: PhantomData,
             }),
-            Err(rejection) => fail(rejection),
+            Err(rejection) => fail(req, rejection),
         }
     }
 }

@@ -9,7 +9,7 @@ mod routes;
 mod testing;
 
 pub use authcore;
-pub use catcher::{AuthRejection, catchers};
+pub use catcher::{AuthRejection, GuardFailure, catchers, guard_failure};
 pub use fairing::{AuthFairing, RequireAuth};
 pub use guard::{Authenticated, Authorized, MaybeAuthenticated};
 pub use routes::{TokenRoutes, routes};

@@ -1,5 +1,6 @@
 //! auth-rocket through Rocket's local client, in process.
 
+mod catchers;
 mod guards;
 mod table;
 mod token_routes;
