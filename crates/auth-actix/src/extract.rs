@@ -17,8 +17,9 @@ use crate::AuthRejection;
 /// `futures_util::future::LocalBoxFuture<'static, T>`, without the dependency.
 pub(crate) type LocalBoxFuture<T> = Pin<Box<dyn Future<Output = T> + 'static>>;
 
-/// Claims that [`RequireAuth`](crate::RequireAuth) verified for this request, kept in its
-/// extensions so that the extractors behind it do not verify the token again.
+/// Claims verified for this request, by [`RequireAuth`](crate::RequireAuth) or by the
+/// first extractor, kept in its extensions so that the token is verified and its
+/// revocation checked once a request, whatever extractors and guards it passes.
 pub(crate) struct Verified<E>(pub(crate) Claims<E>);
 
 /// Why the authenticator is missing, for the log; never sent to the client.
@@ -36,30 +37,54 @@ pub(crate) fn authenticator<E: 'static>(req: &HttpRequest) -> Result<&Authentica
         .ok_or_else(|| AuthError::Internal(NO_AUTHENTICATOR.into()))
 }
 
-/// The raw `Authorization` header value, for authcore to parse; several are malformed
-/// ([`authcore::http::single_header`]).
-pub(crate) fn authorization(req: &HttpRequest) -> Result<Option<&[u8]>, AuthError> {
-    authcore::http::single_header(
-        req.headers()
-            .get_all(AUTHORIZATION)
-            .map(HeaderValue::as_bytes),
-    )
+/// Every raw `Authorization` value of the request, for authcore to parse.
+pub(crate) fn authorization(req: &HttpRequest) -> impl Iterator<Item = &[u8]> {
+    req.headers()
+        .get_all(AUTHORIZATION)
+        .map(HeaderValue::as_bytes)
 }
 
-/// The claims an earlier [`RequireAuth`](crate::RequireAuth) stored for this request.
+/// The claims verified earlier in this request, if any.
 fn stored<E: Clone + 'static>(req: &HttpRequest) -> Option<Claims<E>> {
     req.extensions().get::<Verified<E>>().map(|v| v.0.clone())
 }
 
-/// The request's claims: those stored by a guard, or else freshly authenticated.
-async fn claims<E>(auth: &Authenticator<E>, req: &HttpRequest) -> Result<Claims<E>, AuthError>
+/// The request's claims: those verified earlier in the request, or else freshly
+/// authenticated (`Ok(None)` for a request without credentials when `optional`), stored
+/// for the extractors that follow.
+async fn claims<E>(
+    auth: &Authenticator<E>,
+    req: &HttpRequest,
+    optional: bool,
+) -> Result<Option<Claims<E>>, AuthError>
 where
     E: Clone + Send + Sync + 'static,
 {
-    match stored(req) {
-        Some(claims) => Ok(claims),
-        None => auth.authenticate(authorization(req)?).await,
+    if let Some(claims) = stored(req) {
+        return Ok(Some(claims));
     }
+    let requests = auth.request_authenticator();
+    let claims = if optional {
+        requests
+            .authenticate_headers_optional(authorization(req))
+            .await?
+    } else {
+        Some(requests.authenticate_headers(authorization(req)).await?)
+    };
+    if let Some(claims) = &claims {
+        req.extensions_mut().insert(Verified(claims.clone()));
+    }
+    Ok(claims)
+}
+
+/// [`claims`] for a required authentication.
+async fn required<E>(auth: &Authenticator<E>, req: &HttpRequest) -> Result<Claims<E>, AuthError>
+where
+    E: Clone + Send + Sync + 'static,
+{
+    claims(auth, req, false)
+        .await?
+        .ok_or(AuthError::MissingCredentials)
 }
 
 /// The verified claims of the request's bearer token (RFC 6750 §2.1), revocation
@@ -106,7 +131,7 @@ where
         let req = req.clone();
         Box::pin(async move {
             let auth = authenticator::<E>(&req)?;
-            Ok(Authenticated(claims(auth, &req).await?))
+            Ok(Authenticated(required(auth, &req).await?))
         })
     }
 }
@@ -145,12 +170,7 @@ where
         let req = req.clone();
         Box::pin(async move {
             let auth = authenticator::<E>(&req)?;
-            if let Some(claims) = stored::<E>(&req) {
-                return Ok(MaybeAuthenticated(Some(claims)));
-            }
-            Ok(MaybeAuthenticated(
-                auth.authenticate_optional(authorization(&req)?).await?,
-            ))
+            Ok(MaybeAuthenticated(claims(auth, &req, true).await?))
         })
     }
 }
@@ -223,7 +243,7 @@ where
         let req = req.clone();
         Box::pin(async move {
             let auth = authenticator::<E>(&req)?;
-            let claims = claims(auth, &req).await?;
+            let claims = required(auth, &req).await?;
             auth.require::<R>(&claims)?;
             Ok(Authorized {
                 claims,

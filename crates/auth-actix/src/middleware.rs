@@ -187,7 +187,10 @@ where
     if let Some(allowed) = earlier {
         return allowed.map(|()| None);
     }
-    let claims = auth.authenticate(authorization(req)?).await?;
+    let claims = auth
+        .request_authenticator()
+        .authenticate_headers(authorization(req))
+        .await?;
     auth.require::<R>(&claims)?;
     Ok(Some(claims))
 }

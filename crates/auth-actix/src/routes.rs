@@ -215,7 +215,7 @@ where
 
 async fn logout<E: Send + Sync + 'static>(req: HttpRequest) -> HttpResponse {
     match authenticator::<E>(&req) {
-        Ok(auth) => match authorization(&req) {
+        Ok(auth) => match http::single_header(authorization(&req)) {
             Ok(header) => render(http::logout(auth, header).await),
             Err(e) => render(http::Response::error(&e)),
         },

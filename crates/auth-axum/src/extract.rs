@@ -5,31 +5,30 @@ use std::marker::PhantomData;
 use std::ops::Deref;
 use std::sync::Arc;
 
-use authcore::{AuthError, Authenticator, Claims, RequiredRoles};
+use authcore::{AuthError, Authenticator, Claims, RequestAuthenticator, RequiredRoles};
 use axum::extract::{FromRef, FromRequestParts, OptionalFromRequestParts};
-use axum::http::HeaderValue;
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue};
 
 use crate::rejection::AuthRejection;
 
-/// Claims verified by [`RequireAuth`](crate::RequireAuth), stored in the request
-/// extensions for the extractors. Private, so that nothing else can plant claims there.
+/// Claims verified for this request, by [`RequireAuth`](crate::RequireAuth) or by the
+/// first extractor, stored in the request extensions so that the token is verified and
+/// its revocation checked once a request, whatever extractors and guards it passes.
+/// Private, so that nothing else can plant claims there.
 #[derive(Clone)]
 pub(crate) struct Verified<E>(pub(crate) Claims<E>);
 
-/// The raw `Authorization` header value, if any; several are malformed
-/// ([`authcore::http::single_header`]).
-pub(crate) fn authorization(headers: &axum::http::HeaderMap) -> Result<Option<&[u8]>, AuthError> {
-    authcore::http::single_header(
-        headers
-            .get_all(AUTHORIZATION)
-            .iter()
-            .map(HeaderValue::as_bytes),
-    )
+/// Every raw `Authorization` value of the request, for authcore to parse.
+pub(crate) fn authorization(headers: &HeaderMap) -> impl Iterator<Item = &[u8]> {
+    headers
+        .get_all(AUTHORIZATION)
+        .iter()
+        .map(HeaderValue::as_bytes)
 }
 
-/// The claims a group guard already verified for this request, if any.
+/// The claims verified earlier in this request, if any.
 fn verified<E: Clone + Send + Sync + 'static>(parts: &Parts) -> Option<Claims<E>> {
     parts
         .extensions
@@ -37,16 +36,40 @@ fn verified<E: Clone + Send + Sync + 'static>(parts: &Parts) -> Option<Claims<E>
         .map(|verified| verified.0.clone())
 }
 
-/// The request's claims: those of the group guard, else the `Authorization` header
-/// authenticated by `auth`.
-async fn claims<E>(parts: &Parts, auth: &Authenticator<E>) -> Result<Claims<E>, AuthError>
+/// The request's claims: those verified earlier in the request, else the
+/// `Authorization` header authenticated by `auth` (`Ok(None)` for a request without
+/// credentials when `optional`), stored for the extractors that follow.
+async fn claims<E>(
+    parts: &mut Parts,
+    auth: &RequestAuthenticator<E>,
+    optional: bool,
+) -> Result<Option<Claims<E>>, AuthError>
 where
     E: Clone + Send + Sync + 'static,
 {
-    match verified(parts) {
-        Some(claims) => Ok(claims),
-        None => auth.authenticate(authorization(&parts.headers)?).await,
+    if let Some(claims) = verified(parts) {
+        return Ok(Some(claims));
     }
+    let headers = authorization(&parts.headers);
+    let claims = if optional {
+        auth.authenticate_headers_optional(headers).await?
+    } else {
+        Some(auth.authenticate_headers(headers).await?)
+    };
+    if let Some(claims) = &claims {
+        parts.extensions.insert(Verified(claims.clone()));
+    }
+    Ok(claims)
+}
+
+/// [`claims`] for a required authentication.
+async fn required<E>(parts: &mut Parts, auth: &Authenticator<E>) -> Result<Claims<E>, AuthError>
+where
+    E: Clone + Send + Sync + 'static,
+{
+    claims(parts, auth.request_authenticator(), false)
+        .await?
+        .ok_or(AuthError::MissingCredentials)
 }
 
 /// The verified claims of the request's bearer token (RFC 6750 §2.1), revocation
@@ -95,12 +118,8 @@ where
     type Rejection = AuthRejection;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, AuthRejection> {
-        if let Some(claims) = verified(parts) {
-            return Ok(Authenticated(claims));
-        }
         let auth = Arc::<Authenticator<E>>::from_ref(state);
-        let claims = auth.authenticate(authorization(&parts.headers)?).await?;
-        Ok(Authenticated(claims))
+        Ok(Authenticated(required(parts, &auth).await?))
     }
 }
 
@@ -116,13 +135,8 @@ where
         parts: &mut Parts,
         state: &S,
     ) -> Result<Option<Self>, AuthRejection> {
-        if let Some(claims) = verified(parts) {
-            return Ok(Some(Authenticated(claims)));
-        }
         let auth = Arc::<Authenticator<E>>::from_ref(state);
-        let claims = auth
-            .authenticate_optional(authorization(&parts.headers)?)
-            .await?;
+        let claims = claims(parts, auth.request_authenticator(), true).await?;
         Ok(claims.map(Authenticated))
     }
 }
@@ -226,7 +240,7 @@ where
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, AuthRejection> {
         let auth = Arc::<Authenticator<E>>::from_ref(state);
-        let claims = claims(parts, &auth).await?;
+        let claims = required(parts, &auth).await?;
         auth.require::<R>(&claims)?;
         Ok(Authorized {
             claims,

@@ -160,11 +160,10 @@ where
                 // An outer guard verified the token: only the roles are left to check.
                 Some(Verified(claims)) => auth.require::<R>(claims),
                 None => {
-                    let headers = request.headers();
-                    let verified = match authorization(headers) {
-                        Ok(header) => auth.authenticate(header).await,
-                        Err(err) => Err(err),
-                    };
+                    let verified = auth
+                        .request_authenticator()
+                        .authenticate_headers(authorization(request.headers()))
+                        .await;
                     match verified {
                         Ok(claims) => auth.require::<R>(&claims).map(|()| {
                             request.extensions_mut().insert(Verified(claims));

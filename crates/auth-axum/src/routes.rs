@@ -227,7 +227,7 @@ async fn logout<E: Send + Sync + 'static>(
     State(auth): State<Arc<Authenticator<E>>>,
     request: Request,
 ) -> Response {
-    match authorization(request.headers()) {
+    match core_http::single_header(authorization(request.headers())) {
         Ok(header) => render(core_http::logout(&auth, header).await),
         Err(e) => render(core_http::Response::error(&e)),
     }

@@ -90,10 +90,10 @@ fn unmanaged<E: Send + Sync + 'static>(rocket: &Rocket<Ignite>) -> bool {
     rocket.state::<Arc<Authenticator<E>>>().is_none()
 }
 
-/// The raw `Authorization` header value. A request with several `Authorization` fields is
+/// Every raw `Authorization` value of the request, for authcore to parse: several are
 /// malformed (RFC 9110 §5.3: the field is not a list), rather than judged by one of them.
-pub(crate) fn authorization<'r>(req: &'r Request<'_>) -> Result<Option<&'r [u8]>, AuthError> {
-    authcore::http::single_header(req.headers().get("Authorization").map(str::as_bytes))
+pub(crate) fn authorization<'r>(req: &'r Request<'_>) -> impl Iterator<Item = &'r [u8]> {
+    req.headers().get("Authorization").map(str::as_bytes)
 }
 
 /// Authenticates the request once, through [`Authenticator::authenticate`], and caches
@@ -106,9 +106,13 @@ where
 {
     let verified = req
         .local_cache_async(async {
-            let result = match (authenticator::<E>(req), authorization(req)) {
-                (Ok(auth), Ok(header)) => auth.authenticate(header).await,
-                (Err(e), _) | (_, Err(e)) => Err(e),
+            let result = match authenticator::<E>(req) {
+                Ok(auth) => {
+                    auth.request_authenticator()
+                        .authenticate_headers(authorization(req))
+                        .await
+                }
+                Err(e) => Err(e),
             };
             match result {
                 Ok(claims) => Verified(Some(Arc::new(claims))),

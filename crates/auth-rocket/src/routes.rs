@@ -261,7 +261,7 @@ async fn respond<E: Send + Sync + 'static>(
         Endpoint::Register => core_http::register(auth, content_type, &body).await,
         Endpoint::Token => core_http::token(auth, content_type, &body).await,
         Endpoint::Refresh => core_http::refresh(auth, content_type, &body).await,
-        Endpoint::Logout => match authorization(req) {
+        Endpoint::Logout => match core_http::single_header(authorization(req)) {
             Ok(header) => core_http::logout(auth, header).await,
             Err(e) => core_http::Response::error(&e),
         },

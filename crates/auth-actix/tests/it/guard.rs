@@ -42,20 +42,24 @@ async fn the_token_is_verified_once_behind_nested_guards() {
     let t = TestAuth::new();
     let (auth, verifier) = counting(&t);
     let app = test::init_service(
-        App::new().configure(auth_actix::configure(auth)).service(
-            web::scope("/api")
-                .wrap(RequireAuth::<()>::new())
-                .route("/all", web::get().to(all_three))
-                .service(
-                    web::scope("/admin")
-                        .wrap(RequireAuth::<Admin>::new())
-                        .route("/all", web::get().to(all_three)),
-                ),
-        ),
+        App::new()
+            .configure(auth_actix::configure(auth))
+            // No guard: the first extractor verifies, the others reuse its claims.
+            .route("/unguarded/all", web::get().to(all_three))
+            .service(
+                web::scope("/api")
+                    .wrap(RequireAuth::<()>::new())
+                    .route("/all", web::get().to(all_three))
+                    .service(
+                        web::scope("/admin")
+                            .wrap(RequireAuth::<Admin>::new())
+                            .route("/all", web::get().to(all_three)),
+                    ),
+            ),
     )
     .await;
 
-    for path in ["/api/all", "/api/admin/all"] {
+    for path in ["/unguarded/all", "/api/all", "/api/admin/all"] {
         let before = verifier.calls();
         let req = test::TestRequest::get()
             .uri(path)

@@ -64,6 +64,19 @@ fn counting_app(t: &TestAuth) -> (Router, Arc<CountingVerifier>) {
             "/me",
             get(|user: Authenticated| async move { json_response(&json!({"sub": user.sub})) }),
         )
+        // No guard: the first extractor verifies, the others reuse its claims.
+        .route(
+            "/unguarded/all",
+            get(
+                |user: Authenticated,
+                 admin: Authorized<Admin>,
+                 MaybeAuthenticated(maybe): MaybeAuthenticated| async move {
+                    assert_eq!(user.sub, admin.sub);
+                    assert_eq!(maybe.map(|c| c.sub), Some(user.sub.clone()));
+                    json_response(&json!({"sub": user.sub}))
+                },
+            ),
+        )
         .merge(guarded)
         .merge(nested)
         .with_state(auth);
@@ -78,6 +91,7 @@ async fn behind_the_guard_a_token_is_verified_once() {
 
     for path in [
         "/me",
+        "/unguarded/all",
         "/group/me",
         "/group/admin",
         "/group/maybe",
