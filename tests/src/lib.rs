@@ -1,4 +1,4 @@
-//! The harness of the black-box HTTP contract suite (`shared/http-contract.md`).
+//! The harness of the black-box HTTP contract suite (`docs/http-contract.md`).
 //!
 //! [`Server::start`] runs one of the demo binaries (`example-axum`, `example-actix`,
 //! `example-rocket`) on a free loopback port, [`Server::send`] talks to it with a tiny

@@ -1,4 +1,4 @@
-//! The HTTP contract (`shared/http-contract.md`) checked over loopback against every
+//! The HTTP contract (`docs/http-contract.md`) checked over loopback against every
 //! demo server. Each test runs the same cases against all of them, so any difference
 //! between the frameworks fails. Run `cargo build --workspace` first.
 

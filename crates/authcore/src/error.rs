@@ -14,7 +14,8 @@ pub type BoxError = Box<dyn StdError + Send + Sync + 'static>;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum AuthError {
-    /// No `Authorization` header (or an empty one) was sent.
+    /// No bearer credentials were sent: no `Authorization` header, an empty one, or one of
+    /// another scheme (RFC 6750 §3.1).
     #[error("no credentials were sent")]
     MissingCredentials,
     /// The request is malformed apart from any token: several `Authorization` values,

@@ -1,5 +1,5 @@
 //! The authcore demo server on actix-web: `cargo run -p example-actix` (see
-//! `shared/http-contract.md` for the routes and the environment).
+//! `docs/http-contract.md` for the routes and the environment).
 
 use actix_web::{App, HttpResponse, HttpServer, web};
 use auth_actix::authcore::{Authenticator, http};

@@ -1,5 +1,5 @@
 //! The authcore demo server on axum: `cargo run -p example-axum` (see
-//! `shared/http-contract.md` for the routes and the environment).
+//! `docs/http-contract.md` for the routes and the environment).
 
 use std::sync::Arc;
 

@@ -1,4 +1,4 @@
-//! The demo servers' shared set-up: the environment table of `shared/http-contract.md`
+//! The demo servers' shared set-up: the environment table of `docs/http-contract.md`
 //! parsed once ([`Config::from_env`]), the [`Authenticator`] built from it on SQLite,
 //! PostgreSQL and optionally Redis ([`Config::authenticator`]), logging, and graceful
 //! shutdown. Each demo's `main.rs` only wires its framework.
@@ -37,7 +37,7 @@ enum KeySource {
     Random,
 }
 
-/// The demo's configuration (see the table in `shared/http-contract.md`).
+/// The demo's configuration (see the table in `docs/http-contract.md`).
 pub struct Config {
     /// `AUTH_ADDR`: where to listen. Port 0 picks a free port; the bound address is
     /// printed as `listening on http://ADDR`.

@@ -1,4 +1,5 @@
-//! The adapter tested in-process through the real axum router (one test binary, STYLE §8).
+//! The adapter tested in-process through the real axum router. One test binary, to save
+//! link time.
 #![allow(clippy::unwrap_used)] // helpers of a test binary: a failed unwrap is a failed test
 
 mod concurrency;

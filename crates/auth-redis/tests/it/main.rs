@@ -1,6 +1,7 @@
 //! Integration tests of auth-redis: the authcore conformance suite against `REDIS_URL`
 //! (a fresh key prefix per test), plus concurrency, restart, expiry and fault tests, the
-//! latter against a `redis-server` each test starts itself. One test binary (STYLE §8).
+//! latter against a `redis-server` each test starts itself. One test binary, to save link
+//! time.
 #![allow(clippy::unwrap_used)] // helpers of a test binary: a failed unwrap is a failed test
 
 mod faults;

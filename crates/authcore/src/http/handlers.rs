@@ -1,7 +1,8 @@
-//! The token routes of `../shared/http-contract.md` as framework-neutral handlers: bytes
-//! and a few header values in, a complete [`Response`] out. An adapter reads the body
-//! (at most [`MAX_BODY_BYTES`]), calls one of these and writes the response; every
-//! decision, status code and body is made here, once, for every framework.
+//! The token routes of the HTTP contract (`docs/http-contract.md` in the repository) as
+//! framework-neutral handlers: bytes and a few header values in, a complete [`Response`]
+//! out. An adapter reads the body (at most [`MAX_BODY_BYTES`]), calls one of these and
+//! writes the response; every decision, status code and body is made here, once, for
+//! every framework.
 
 use std::fmt;
 

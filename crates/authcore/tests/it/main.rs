@@ -1,4 +1,4 @@
-//! Integration tests of authcore: one test binary (STYLE §8).
+//! Integration tests of authcore: one test binary, to save link time.
 #![allow(clippy::unwrap_used)] // helpers of a test binary: a failed unwrap is a failed test
 
 mod conformance;
