@@ -166,12 +166,12 @@ impl<E: Send + Sync + 'static> RequestAuthenticator<E> {
             Some(cache) => match cache.get(token, self.clock.now()) {
                 Some(claims) => claims,
                 None => {
-                    let claims = self.verifier.verify(token)?;
+                    let claims = self.verify(token).await?;
                     cache.put(token, &claims);
                     claims
                 }
             },
-            None => self.verifier.verify(token)?,
+            None => self.verify(token).await?,
         };
         if let Some(revocations) = &self.revocations {
             let revoked = match &claims.sid {
@@ -216,6 +216,22 @@ impl<E: Send + Sync + 'static> RequestAuthenticator<E> {
     /// The clock.
     pub fn clock(&self) -> &Arc<dyn Clock> {
         &self.clock
+    }
+
+    /// Verifies `token`; a token of a key the verifier does not know is verified once
+    /// more after the verifier looked for new keys, if it does
+    /// ([`TokenVerifier::refresh_keys`]).
+    async fn verify(&self, token: &str) -> Result<Claims<E>, AuthError> {
+        match self.verifier.verify(token) {
+            Err(AuthError::UnknownKey) => match self.verifier.refresh_keys(token) {
+                Some(refresh) => {
+                    refresh.await;
+                    self.verifier.verify(token)
+                }
+                None => Err(AuthError::UnknownKey),
+            },
+            other => other,
+        }
     }
 
     fn note_request(&self) {

@@ -1,6 +1,8 @@
 //! The token traits and their JWT implementation.
 
 use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
 
 use time::OffsetDateTime;
 
@@ -51,7 +53,22 @@ pub trait TokenVerifier<E = ()>: Send + Sync {
     fn leeway(&self) -> time::Duration {
         DEFAULT_REVOCATION_LEEWAY
     }
+
+    /// Called when [`verify`](TokenVerifier::verify) refused `token` with
+    /// [`AuthError::UnknownKey`]: a verifier whose keys can change (a remote JWKS)
+    /// returns a future that looks for new keys, after which the token is verified once
+    /// more. The default, `None`, means the keys never change.
+    ///
+    /// The verifier decides whether a token is worth a look (its issuer, a cooldown
+    /// between fetches), so that unknown `kid`s cannot make it fetch at will.
+    fn refresh_keys<'a>(&'a self, token: &'a str) -> Option<KeyRefresh<'a>> {
+        let _ = token;
+        None
+    }
 }
+
+/// The future of [`TokenVerifier::refresh_keys`].
+pub type KeyRefresh<'a> = Pin<Box<dyn Future<Output = ()> + Send + 'a>>;
 
 /// What [`TokenVerifier::leeway`] answers for a verifier that does not say: 5 minutes,
 /// longer than any clock-skew tolerance in common use.

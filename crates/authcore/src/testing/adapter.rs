@@ -14,6 +14,12 @@
 //! | `GET /admin-group/ping` | no extractor, behind the group guard requiring [`Admin`] → `{"pong": true}` |
 //!
 //! then sends each [`Case::request`] and passes what came back to [`Case::check`].
+//!
+//! The same adapter's verify-only state (a service with no users, no refresh tokens and
+//! no signing key, authenticating through
+//! [`Authenticator::request_authenticator`](crate::Authenticator::request_authenticator)
+//! alone) serves the routes with extractors and guards, and no token routes: it runs
+//! [`verify_only_cases`].
 
 use serde_json::{Value, json};
 use time::Duration;
@@ -574,6 +580,27 @@ pub async fn cases(t: &TestAuth) -> Vec<Case> {
     ]
 }
 
+/// The paths of the routes with extractors and guards, which a verify-only app serves.
+const EXTRACTOR_PATHS: [&str; 5] = [
+    "/me",
+    "/admin",
+    "/maybe",
+    "/group/ping",
+    "/admin-group/ping",
+];
+
+/// The rows of [`cases`] for the routes with extractors and guards: the table of a
+/// verify-only app, whose requests are authenticated by `t.auth`'s
+/// [`RequestAuthenticator`](crate::RequestAuthenticator) (sharing its revocations).
+///
+/// # Panics
+/// If the setup (registration, login) fails.
+pub async fn verify_only_cases(t: &TestAuth) -> Vec<Case> {
+    let mut table = cases(t).await;
+    table.retain(|case| EXTRACTOR_PATHS.contains(&case.request.path));
+    table
+}
+
 /// Checks what the table cannot: after the rows ran, the logged-out token of the
 /// `logout` row is revoked.
 ///
@@ -639,5 +666,21 @@ mod tests {
             });
         }
         check_side_effects(&t, &table).await;
+    }
+
+    #[tokio::test]
+    async fn the_verify_only_table_keeps_every_extractor_row() {
+        let t = TestAuth::new();
+        let all = cases(&TestAuth::new()).await;
+        let verify_only = verify_only_cases(&t).await;
+        let extractor_rows = all
+            .iter()
+            .filter(|c| {
+                !c.request.path.starts_with("/users") && !c.request.path.starts_with("/token")
+            })
+            .filter(|c| c.request.path != "/logout" && c.request.path != "/.well-known/jwks.json")
+            .count();
+        assert_eq!(verify_only.len(), extractor_rows);
+        assert!(verify_only.len() > 20);
     }
 }

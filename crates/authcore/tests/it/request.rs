@@ -276,3 +276,64 @@ async fn the_flow_runs_with_an_issuer_and_verifier_written_outside_authcore() {
         Err(AuthError::BadSignature)
     ));
 }
+
+/// A verifier whose keys change: it starts with one key and learns a second one when
+/// asked to look for new keys.
+#[derive(Debug)]
+struct Rotating {
+    current: Mutex<Arc<Jwt>>,
+    next: Arc<Jwt>,
+    refreshes: std::sync::atomic::AtomicUsize,
+}
+
+impl TokenVerifier for Rotating {
+    fn verify(&self, token: &str) -> Result<Claims, AuthError> {
+        let current = self.current.lock().unwrap().clone();
+        TokenVerifier::<()>::verify(&*current, token)
+    }
+
+    fn refresh_keys<'a>(&'a self, _token: &'a str) -> Option<authcore::KeyRefresh<'a>> {
+        Some(Box::pin(async move {
+            self.refreshes
+                .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            *self.current.lock().unwrap() = self.next.clone();
+        }))
+    }
+}
+
+#[tokio::test]
+async fn a_token_of_an_unknown_key_is_verified_again_after_the_verifier_looked_for_keys() {
+    let old = TestAuth::new();
+    let new = TestAuth::new();
+    let rotating = Arc::new(Rotating {
+        current: Mutex::new(old.jwt.clone()),
+        next: new.jwt.clone(),
+        refreshes: Default::default(),
+    });
+    let requests: RequestAuthenticator = RequestAuthenticator::builder(rotating.clone()).build();
+    let count = || rotating.refreshes.load(std::sync::atomic::Ordering::SeqCst);
+
+    // A known key: no refresh.
+    requests
+        .authenticate_token(&old.mint("u", &[]).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(count(), 0);
+    // Other failures never ask for keys.
+    assert!(requests.authenticate_token("a.b.c").await.is_err());
+    assert_eq!(count(), 0);
+    // A key the verifier does not know yet: one refresh, then it verifies.
+    let claims = requests
+        .authenticate_token(&new.mint("v", &[]).unwrap())
+        .await
+        .unwrap();
+    assert_eq!((claims.sub.as_str(), count()), ("v", 1));
+    // Unknown after the refresh too: refused, after one more look.
+    assert!(matches!(
+        requests
+            .authenticate_token(&TestAuth::new().mint("w", &[]).unwrap())
+            .await,
+        Err(AuthError::UnknownKey)
+    ));
+    assert_eq!(count(), 2);
+}
