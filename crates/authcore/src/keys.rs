@@ -301,7 +301,7 @@ impl VerificationKey {
     }
 
     /// Builds a key from one JWK of a JWKS document (RFC 7517 §4). Symmetric (`oct`) keys
-    /// are refused: a JWKS is public.
+    /// are skipped: a JWKS is public.
     pub(crate) fn from_jwk(jwk: &Jwk) -> Result<Option<Self>, ConfigError> {
         fn member(v: &Option<String>, what: &'static str) -> Result<Vec<u8>, ConfigError> {
             let s = v.as_deref().ok_or(ConfigError::InvalidJwks(what))?;
@@ -348,11 +348,9 @@ impl VerificationKey {
                 let jwk_x = B64.encode(&x);
                 Self::from_public(alg, Algorithm::EdDSA, PublicJwk::Okp { x: jwk_x }, &x)?
             }
-            "oct" => {
-                return Err(ConfigError::InvalidJwks(
-                    "symmetric keys do not belong in a JWKS",
-                ));
-            }
+            // A symmetric key in a public document is no key of anyone's: never used,
+            // so that a token cannot be verified with a secret everybody can read.
+            "oct" => return Ok(None),
             _ => return Ok(None),
         };
         if let Some(kid) = &jwk.kid {
@@ -709,11 +707,12 @@ impl KeySet {
     }
 
     /// A verify-only key set from a JWKS document (RFC 7517 §5), as another service
-    /// publishes it. Keys for other uses, curves or algorithms are skipped.
+    /// publishes it. Keys for other uses, curves or algorithms are skipped, and so are
+    /// symmetric (`oct`) keys: a secret in a public document is never used.
     ///
     /// # Errors
-    /// [`ConfigError::InvalidJwks`] if the document is not a JWKS, contains a symmetric key,
-    /// or contains no usable key; key errors as in [`VerificationKey::from_pem`].
+    /// [`ConfigError::InvalidJwks`] if the document is not a JWKS or contains no usable
+    /// key; key errors as in [`VerificationKey::from_pem`].
     pub fn from_jwks(json: &str) -> Result<Self, ConfigError> {
         let jwks: Jwks = serde_json::from_str(json)
             .map_err(|_| ConfigError::InvalidJwks("not a JWKS document"))?;

@@ -255,6 +255,34 @@ fn hostile_jwks_documents_are_refused() {
         ),
         Err(ConfigError::InvalidJwks(_))
     ));
+    // Beside a usable key, a symmetric one is skipped, never used.
+    let ec = SigningKey::from_pem(P256_PEM).unwrap();
+    let ec_public = KeySet::new(SigningKey::from_pem(P256_PEM).unwrap()).jwks();
+    let ec_jwk = serde_json::to_value(&ec_public.keys[0]).unwrap();
+    let oct_secret = b"secretsecretsecretsecretsecretsecret";
+    let mixed = serde_json::json!({"keys": [
+        {"kty": "oct", "kid": "oct-1", "alg": "HS256", "k": crate::b64(oct_secret)},
+        ec_jwk,
+    ]});
+    let set = KeySet::from_jwks(&mixed.to_string()).unwrap();
+    assert_eq!(set.verification_keys().len(), 1);
+    assert_eq!(set.verification_keys()[0].kid(), ec.kid());
+    let verifier = authcore::Jwt::builder()
+        .keys(set)
+        .issuer(crate::ISS)
+        .audience(crate::AUD)
+        .build_verifier()
+        .unwrap();
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let forged = crate::forge_hs256(
+        oct_secret,
+        serde_json::json!({"alg": "HS256", "typ": "at+jwt", "kid": "oct-1"}).to_string(),
+        serde_json::json!({"iss": crate::ISS, "aud": crate::AUD, "sub": "x", "iat": now, "nbf": now, "exp": now + 60, "jti": "j", "roles": []}).to_string(),
+    );
+    assert!(matches!(
+        TokenVerifier::<()>::verify(&verifier, &forged),
+        Err(AuthError::UnknownKey)
+    ));
     assert!(matches!(
         KeySet::from_jwks(r#"{"keys":[{"kty":"RSA","n":"AQAB","e":"AQAB"}]}"#),
         Err(ConfigError::RsaKeyTooSmall)
