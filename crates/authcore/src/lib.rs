@@ -34,4 +34,5 @@ pub use service::{Authenticator, AuthenticatorBuilder, DEFAULT_VERIFIED_TOKEN_SL
 pub use store::{RefreshTokenStore, RevocationStore, User, UserStore};
 pub use time;
 pub use token::jwt::{Jwt, JwtBuilder, JwtIssuer, JwtVerifier};
+pub use token::profile::{RegisteredClaim, RolesClaim};
 pub use token::{DEFAULT_REVOCATION_LEEWAY, IssuedToken, KeyRefresh, TokenIssuer, TokenVerifier};

@@ -10,6 +10,7 @@ use crate::{AuthError, Claims};
 
 pub(crate) mod cache;
 pub(crate) mod jwt;
+pub(crate) mod profile;
 
 /// Issues signed access tokens.
 ///

@@ -18,11 +18,12 @@ use crate::crypto::{B64, random_id};
 use crate::error::ConfigError;
 use crate::jwks::Jwks;
 use crate::keys::{KeySet, SigningKey, VerificationKey};
+use crate::token::profile::{ACCESS_TOKEN_TYP, Profile, RegisteredClaim, RolesClaim};
 use crate::token::{IssuedToken, TokenIssuer, TokenVerifier};
 use crate::{Audience, AuthError, Claims};
 
-/// The `typ` of access tokens (RFC 9068 §2.1).
-const TYP: &str = "at+jwt";
+/// The `typ` authcore writes (RFC 9068 §2.1).
+const TYP: &str = ACCESS_TOKEN_TYP;
 /// The longest signature we accept: RSA-8192.
 const MAX_SIGNATURE: usize = 1024;
 
@@ -66,12 +67,6 @@ fn utf8_json<'a, T: Deserialize<'a>>(bytes: &'a [u8]) -> Result<T, AuthError> {
     serde_json::from_str(text).map_err(|_| AuthError::Malformed)
 }
 
-fn is_access_token_typ(typ: &str) -> bool {
-    // Media types are case-insensitive; RFC 9068 allows the `application/` prefix. Compare
-    // whole strings: slicing a `str` at a byte offset could split a character and panic.
-    typ.eq_ignore_ascii_case(TYP) || typ.eq_ignore_ascii_case("application/at+jwt")
-}
-
 /// Builds a [`Jwt`] (issuer and verifier) or a verify-only [`JwtVerifier`].
 ///
 /// ```
@@ -97,6 +92,13 @@ pub struct JwtBuilder {
     keys: Option<KeySet>,
     issuer: Option<String>,
     audience: Option<String>,
+    /// Accepted besides `issuer` and `audience`, and the rest of the verifier's profile.
+    also_issuers: Vec<String>,
+    also_audiences: Vec<String>,
+    also_types: Vec<String>,
+    untyped: bool,
+    optional: Vec<RegisteredClaim>,
+    roles: RolesClaim,
     access_ttl: Duration,
     leeway: Duration,
     max_token_len: usize,
@@ -109,6 +111,12 @@ impl Default for JwtBuilder {
             keys: None,
             issuer: None,
             audience: None,
+            also_issuers: Vec::new(),
+            also_audiences: Vec::new(),
+            also_types: Vec::new(),
+            untyped: false,
+            optional: Vec::new(),
+            roles: RolesClaim::default(),
             access_ttl: Duration::minutes(15),
             leeway: Duration::seconds(30),
             max_token_len: 8 * 1024,
@@ -133,6 +141,49 @@ impl JwtBuilder {
     /// The `aud` put in every token; verification requires tokens to contain it. Required.
     pub fn audience(mut self, audience: impl Into<String>) -> Self {
         self.audience = Some(audience.into());
+        self
+    }
+
+    /// Also accepts tokens whose `iss` is `issuer` (the one set by
+    /// [`JwtBuilder::issuer`] is still the one put in tokens). For a verifier of tokens
+    /// that several issuers sign with the same keys.
+    pub fn accept_issuer(mut self, issuer: impl Into<String>) -> Self {
+        self.also_issuers.push(issuer.into());
+        self
+    }
+
+    /// Also accepts tokens whose `aud` names `audience`.
+    pub fn accept_audience(mut self, audience: impl Into<String>) -> Self {
+        self.also_audiences.push(audience.into());
+        self
+    }
+
+    /// Also accepts tokens whose header `typ` is `typ` (case-insensitively, with or
+    /// without `application/`). By default only `at+jwt` (RFC 9068 §2.1) is accepted;
+    /// many issuers' access tokens say `JWT`.
+    pub fn accept_typ(mut self, typ: impl Into<String>) -> Self {
+        self.also_types.push(typ.into());
+        self
+    }
+
+    /// Also accepts tokens without a `typ` header.
+    pub fn accept_untyped(mut self) -> Self {
+        self.untyped = true;
+        self
+    }
+
+    /// Accepts tokens without `claim`, which authcore's own tokens always carry; see
+    /// [`RegisteredClaim`] for what stands in for it. `exp` is always required.
+    pub fn optional_claim(mut self, claim: RegisteredClaim) -> Self {
+        if !self.optional.contains(&claim) {
+            self.optional.push(claim);
+        }
+        self
+    }
+
+    /// Where the roles are in a token. Default: the top-level array `roles`.
+    pub fn roles_claim(mut self, roles: RolesClaim) -> Self {
+        self.roles = roles;
         self
     }
 
@@ -175,6 +226,22 @@ impl JwtBuilder {
         Ok((issuer, audience))
     }
 
+    fn profile(&self, issuer: String, audience: String) -> Profile {
+        let mut profile = Profile::new(
+            std::iter::once(issuer)
+                .chain(self.also_issuers.iter().cloned())
+                .collect(),
+            std::iter::once(audience)
+                .chain(self.also_audiences.iter().cloned())
+                .collect(),
+        );
+        profile.types.extend(self.also_types.iter().cloned());
+        profile.untyped = self.untyped;
+        profile.optional.clone_from(&self.optional);
+        profile.roles = self.roles.clone();
+        profile
+    }
+
     fn verifier_from(
         &self,
         keys: Vec<VerificationKey>,
@@ -190,8 +257,7 @@ impl JwtBuilder {
         Ok(JwtVerifier {
             keys,
             own_headers,
-            issuer,
-            audience,
+            profile: self.profile(issuer, audience),
             leeway: self.leeway.whole_seconds(),
             max_token_len: self.max_token_len,
             clock: Arc::clone(&self.clock),
@@ -354,8 +420,7 @@ pub struct JwtVerifier {
     keys: Vec<VerificationKey>,
     /// The base64url header authcore writes for each key, in the order of `keys`.
     own_headers: Vec<String>,
-    issuer: String,
-    audience: String,
+    profile: Profile,
     leeway: i64,
     max_token_len: usize,
     clock: Arc<dyn Clock>,
@@ -388,7 +453,7 @@ impl JwtVerifier {
         if header.alg != key.algorithm().as_str() {
             return Err(AuthError::UnsupportedAlgorithm);
         }
-        Ok((key, header.typ.as_deref().is_some_and(is_access_token_typ)))
+        Ok((key, self.profile.accepts_typ(header.typ.as_deref())))
     }
 
     fn check_claims<E>(&self, claims: &Claims<E>) -> Result<(), AuthError> {
@@ -399,13 +464,7 @@ impl JwtVerifier {
         if claims.nbf.unix_timestamp() > now.saturating_add(self.leeway) {
             return Err(AuthError::NotYetValid);
         }
-        if claims.iss != self.issuer {
-            return Err(AuthError::WrongIssuer);
-        }
-        if !claims.aud.contains(&self.audience) {
-            return Err(AuthError::WrongAudience);
-        }
-        Ok(())
+        self.profile.check_parties(claims)
     }
 }
 
@@ -438,7 +497,12 @@ impl<E: DeserializeOwned> TokenVerifier<E> for JwtVerifier {
         }
 
         let payload = B64.decode(payload_b64).map_err(|_| AuthError::Malformed)?;
-        let claims: Claims<E> = utf8_json(&payload)?;
+        let claims: Claims<E> = if self.profile.is_strict() {
+            utf8_json(&payload)?
+        } else {
+            let text = std::str::from_utf8(&payload).map_err(|_| AuthError::Malformed)?;
+            self.profile.relaxed_claims(text, token)?
+        };
         self.check_claims(&claims)?;
         Ok(claims)
     }
@@ -512,16 +576,6 @@ mod tests {
     /// panicked before the signature was checked.
     #[test]
     fn typ_with_multibyte_characters_does_not_panic() {
-        for typ in [
-            "applicationé",
-            "applicationéat+jwt",
-            "é",
-            "application/at+jwté",
-            "€€€€€€€€€€€€€€",
-        ] {
-            assert!(!is_access_token_typ(typ), "{typ}");
-        }
-        assert!(is_access_token_typ("Application/AT+JWT"));
         let key = crate::SigningKey::hmac(crate::Algorithm::HS256, &[7; 32]).unwrap();
         let verifier = JwtVerifier::builder()
             .keys(KeySet::new(key))
@@ -529,6 +583,16 @@ mod tests {
             .audience("a")
             .build_verifier()
             .unwrap();
+        for typ in [
+            "applicationé",
+            "applicationéat+jwt",
+            "é",
+            "application/at+jwté",
+            "€€€€€€€€€€€€€€",
+        ] {
+            assert!(!verifier.profile.accepts_typ(Some(typ)), "{typ}");
+        }
+        assert!(verifier.profile.accepts_typ(Some("Application/AT+JWT")));
         let token = "eyJhbGciOiJIUzI1NiIsInR5cCI6ImFwcGxpY2F0aW9uw6kifQ.e.e";
         assert!(matches!(
             TokenVerifier::<()>::verify(&verifier, token),

@@ -3,6 +3,7 @@
 
 mod conformance;
 mod flow;
+mod foreign;
 mod interop;
 mod jwt;
 mod keys;
