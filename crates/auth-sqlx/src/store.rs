@@ -10,14 +10,14 @@ macro_rules! impl_stores {
                 &self,
                 email: &str,
             ) -> Result<Option<authcore::User>, authcore::StoreError> {
-                self.find_user(&self.users.find_by_email, email).await
+                self.find_user(&self.sql.users.find_by_email, email).await
             }
 
             async fn find_by_id(
                 &self,
                 id: &str,
             ) -> Result<Option<authcore::User>, authcore::StoreError> {
-                self.find_user(&self.users.find_by_id, id).await
+                self.find_user(&self.sql.users.find_by_id, id).await
             }
 
             async fn create(
@@ -34,7 +34,7 @@ macro_rules! impl_stores {
                 };
                 let roles = crate::common::encode_roles(&user.roles)?;
                 self.written(async {
-                    sqlx::query(&self.users.create)
+                    sqlx::query(&self.sql.users.create)
                         .bind(&user.id)
                         .bind(&user.email)
                         .bind(user.password_hash.as_str())
@@ -55,7 +55,7 @@ macro_rules! impl_stores {
                 hash: &authcore::PasswordHash,
             ) -> Result<(), authcore::StoreError> {
                 self.update(
-                    sqlx::query(&self.users.update_password_hash)
+                    sqlx::query(&self.sql.users.update_password_hash)
                         .bind(id)
                         .bind(hash.as_str()),
                 )
@@ -68,7 +68,7 @@ macro_rules! impl_stores {
                 roles: &[String],
             ) -> Result<(), authcore::StoreError> {
                 let roles = crate::common::encode_roles(roles)?;
-                self.update(sqlx::query(&self.users.set_roles).bind(id).bind(roles))
+                self.update(sqlx::query(&self.sql.users.set_roles).bind(id).bind(roles))
                     .await
             }
 
@@ -78,7 +78,7 @@ macro_rules! impl_stores {
                 disabled: bool,
             ) -> Result<(), authcore::StoreError> {
                 self.update(
-                    sqlx::query(&self.users.set_disabled)
+                    sqlx::query(&self.sql.users.set_disabled)
                         .bind(id)
                         .bind(disabled),
                 )
@@ -100,11 +100,11 @@ macro_rules! impl_stores {
                 hash: &authcore::store::TokenHash,
                 now: authcore::time::OffsetDateTime,
             ) -> Result<authcore::store::Consumed, authcore::StoreError> {
-                use crate::common::{CONSUME, SELECT_TOKEN, TokenRow, record_from_row, unix};
+                use crate::common::{TokenRow, record_from_row, unix};
                 use authcore::store::Consumed;
                 let (hex, now) = (hash.to_hex(), unix(now));
                 self.written(async {
-                    let spent = sqlx::query_as::<_, TokenRow>(CONSUME)
+                    let spent = sqlx::query_as::<_, TokenRow>(&self.sql.consume)
                         .bind(&hex)
                         .bind(now)
                         .fetch_optional(&self.pool)
@@ -113,12 +113,13 @@ macro_rules! impl_stores {
                     if let Some(row) = spent {
                         return Ok(Consumed::Rotated(record_from_row(hash, row)?));
                     }
-                    let found =
-                        sqlx::query_as::<_, (String, String, i64, i64, Option<i64>)>(SELECT_TOKEN)
-                            .bind(&hex)
-                            .fetch_optional(&self.pool)
-                            .await
-                            .map_err(crate::error::db)?;
+                    let found = sqlx::query_as::<_, (String, String, i64, i64, Option<i64>)>(
+                        &self.sql.select_token,
+                    )
+                    .bind(&hex)
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(crate::error::db)?;
                     Ok(match found {
                         Some((family, user, issued, expires, Some(_))) if expires > now => {
                             Consumed::Reused(record_from_row(
@@ -135,7 +136,7 @@ macro_rules! impl_stores {
 
             async fn revoke_family(&self, family_id: &str) -> Result<(), authcore::StoreError> {
                 self.written(async {
-                    sqlx::query(crate::common::REVOKE_FAMILY)
+                    sqlx::query(&self.sql.revoke_family)
                         .bind(family_id)
                         .execute(&self.pool)
                         .await
@@ -150,7 +151,7 @@ macro_rules! impl_stores {
                 user_id: &str,
             ) -> Result<Vec<String>, authcore::StoreError> {
                 self.written(async {
-                    sqlx::query_scalar::<_, String>(crate::common::REVOKE_USER)
+                    sqlx::query_scalar::<_, String>(&self.sql.revoke_user)
                         .bind(user_id)
                         .fetch_all(&self.pool)
                         .await
@@ -164,12 +165,12 @@ macro_rules! impl_stores {
                 now: authcore::time::OffsetDateTime,
             ) -> Result<u64, authcore::StoreError> {
                 self.written(async {
-                    let done = sqlx::query(crate::common::PURGE_TOKENS)
+                    let done = sqlx::query(&self.sql.purge_tokens)
                         .bind(crate::common::unix(now))
                         .execute(&self.pool)
                         .await
                         .map_err(crate::error::db)?;
-                    sqlx::query(crate::common::PURGE_FAMILIES)
+                    sqlx::query(&self.sql.purge_families)
                         .execute(&self.pool)
                         .await
                         .map_err(crate::error::db)?;
@@ -187,7 +188,7 @@ macro_rules! impl_stores {
                 expires_at: authcore::time::OffsetDateTime,
             ) -> Result<(), authcore::StoreError> {
                 self.written(async {
-                    sqlx::query(crate::common::REVOKE)
+                    sqlx::query(&self.sql.revoke)
                         .bind(id)
                         .bind(crate::common::unix_ceil(expires_at))
                         .execute(&self.pool)
@@ -202,7 +203,7 @@ macro_rules! impl_stores {
                 if ids.is_empty() {
                     return Ok(false);
                 }
-                let sql = crate::common::is_revoked_sql(ids.len());
+                let sql = self.sql.is_revoked(ids.len());
                 self.bounded(async {
                     let mut query = sqlx::query_scalar::<_, i32>(&sql);
                     for id in ids {
@@ -222,7 +223,7 @@ macro_rules! impl_stores {
                 now: authcore::time::OffsetDateTime,
             ) -> Result<u64, authcore::StoreError> {
                 self.written(async {
-                    let done = sqlx::query(crate::common::PURGE_REVOCATIONS)
+                    let done = sqlx::query(&self.sql.purge_revocations)
                         .bind(crate::common::unix(now))
                         .execute(&self.pool)
                         .await
@@ -237,12 +238,11 @@ macro_rules! impl_stores {
                 now: authcore::time::OffsetDateTime,
             ) -> Result<Vec<(String, authcore::time::OffsetDateTime)>, authcore::StoreError> {
                 self.bounded(async {
-                    let rows =
-                        sqlx::query_as::<_, (String, i64)>(crate::common::ACTIVE_REVOCATIONS)
-                            .bind(crate::common::unix(now))
-                            .fetch_all(&self.pool)
-                            .await
-                            .map_err(crate::error::db)?;
+                    let rows = sqlx::query_as::<_, (String, i64)>(&self.sql.active_revocations)
+                        .bind(crate::common::unix(now))
+                        .fetch_all(&self.pool)
+                        .await
+                        .map_err(crate::error::db)?;
                     rows.into_iter()
                         .map(|(id, until)| Ok((id, crate::common::from_unix(until)?)))
                         .collect()
