@@ -85,8 +85,13 @@ pub(crate) enum Flavor {
     Postgres,
 }
 
-/// Every statement of a store, built once when the store is built, with the table names
-/// schema-qualified when a schema is configured.
+/// The name of authcore's own migrations table. sqlx's `_sqlx_migrations` belongs to the
+/// application (see `crate::migrations`).
+pub(crate) const MIGRATIONS_TABLE: &str = "_authcore_migrations";
+
+/// Every statement of a store, built once when the store is built: the table names are
+/// schema-qualified when a schema is configured, so the statements do not depend on the
+/// connections' `search_path`, whoever made the pool.
 #[derive(Debug)]
 pub(crate) struct Sql {
     /// The schema that holds authcore's tables, if one is configured (PostgreSQL).
@@ -110,6 +115,7 @@ pub(crate) struct Sql {
     is_revoked: [String; 2],
     /// The revocations table, for `is_revoked` with more ids.
     revocations: String,
+    pub(crate) migrations: MigrationSql,
 }
 
 impl Sql {
@@ -210,6 +216,7 @@ impl Sql {
                 is_revoked_sql(&revocations, 2),
             ],
             revocations,
+            migrations: MigrationSql::new(&prefix),
         })
     }
 
@@ -219,6 +226,52 @@ impl Sql {
         match n.checked_sub(1).and_then(|i| self.is_revoked.get(i)) {
             Some(sql) => Cow::Borrowed(sql),
             None => Cow::Owned(is_revoked_sql(&self.revocations, n)),
+        }
+    }
+}
+
+/// The statements of authcore's migration bookkeeping (see `crate::migrations`).
+#[derive(Debug)]
+pub(crate) struct MigrationSql {
+    /// Creates authcore's migrations table unless it exists.
+    pub(crate) create_table: String,
+    /// `(version, checksum)` of every applied migration.
+    pub(crate) applied: String,
+    /// Records an applied migration: `(version, description, checksum, installed_at)`.
+    pub(crate) record: String,
+    /// The name to look sqlx's table up by, to find a record of a previous authcore
+    /// version there.
+    pub(crate) legacy_table: String,
+    /// The checksum of a successful sqlx record with version `$1` and description `$2`.
+    pub(crate) legacy_checksum: String,
+    /// Deletes the sqlx record with version `$1`, description `$2` and checksum `$3`.
+    pub(crate) legacy_delete: String,
+}
+
+impl MigrationSql {
+    fn new(prefix: &str) -> Self {
+        let table = format!("{prefix}{MIGRATIONS_TABLE}");
+        let legacy = format!("{prefix}_sqlx_migrations");
+        MigrationSql {
+            create_table: format!(
+                "CREATE TABLE IF NOT EXISTS {table} (\
+                 version BIGINT PRIMARY KEY NOT NULL, \
+                 description TEXT NOT NULL, \
+                 checksum TEXT NOT NULL, \
+                 installed_at BIGINT NOT NULL)"
+            ),
+            applied: format!("SELECT version, checksum FROM {table} ORDER BY version"),
+            record: format!(
+                "INSERT INTO {table} (version, description, checksum, installed_at) \
+                 VALUES ($1, $2, $3, $4)"
+            ),
+            legacy_checksum: format!(
+                "SELECT checksum FROM {legacy} WHERE version = $1 AND description = $2 AND success"
+            ),
+            legacy_delete: format!(
+                "DELETE FROM {legacy} WHERE version = $1 AND description = $2 AND checksum = $3"
+            ),
+            legacy_table: legacy,
         }
     }
 }
@@ -360,6 +413,7 @@ mod tests {
             sql.is_revoked(3),
             "SELECT 1 FROM auth.authcore_revocations WHERE id IN ($1, $2, $3) LIMIT 1"
         );
+        let m = &sql.migrations;
         let statements = [
             &sql.users.find_by_email,
             &sql.users.find_by_id,
@@ -378,6 +432,11 @@ mod tests {
             &sql.revoke,
             &sql.purge_revocations,
             &sql.active_revocations,
+            &m.create_table,
+            &m.applied,
+            &m.record,
+            &m.legacy_checksum,
+            &m.legacy_delete,
         ];
         for statement in statements {
             // every table a statement reads or writes is named with the schema
@@ -389,6 +448,8 @@ mod tests {
                 }
             }
         }
+        assert_eq!(m.legacy_table, "auth._sqlx_migrations");
+        assert!(m.create_table.contains("auth._authcore_migrations ("));
 
         // a qualified users table stays where it is; an unqualified one joins the schema
         let sql = Sql::new(flavor, Some("auth"), "app.accounts").unwrap();
@@ -401,6 +462,7 @@ mod tests {
             sql.is_revoked(1),
             "SELECT 1 FROM authcore_revocations WHERE id IN ($1) LIMIT 1"
         );
+        assert_eq!(sql.migrations.legacy_table, "_sqlx_migrations");
         for bad in ["a.b", "a;b", "", "1a"] {
             assert!(
                 Sql::new(flavor, Some(bad), DEFAULT_USERS_TABLE).is_err(),

@@ -48,6 +48,15 @@ impl fmt::Debug for PostgresStore {
 impl crate::store::Dialect for PostgresStore {
     type Db = sqlx::Postgres;
     const MIGRATIONS: crate::migrations::Embedded = crate::migrations::POSTGRES;
+    const BEGIN: &'static str = "BEGIN";
+    /// A transaction-scoped advisory lock, released by the commit or rollback however the
+    /// migration ends. Its key is the bytes of `authcore` as a big-endian integer. Advisory
+    /// locks are per database, so all of a database's schemas share it; sqlx's migrator
+    /// uses another key.
+    const MIGRATION_LOCK: Option<&'static str> =
+        Some("SELECT pg_advisory_xact_lock(7022647185647825509)");
+    const SCOPE: Option<&'static str> = Some("SELECT set_config('search_path', $1, TRUE)");
+    const TABLE_EXISTS: &'static str = "SELECT count(to_regclass($1))";
 }
 
 crate::store::impl_stores!(PostgresStore);
@@ -100,7 +109,8 @@ impl PostgresStore {
     }
 
     /// A store on a pool you configured yourself, with the default query timeout and users
-    /// table. Use [`PostgresStoreBuilder::pool`] to change those.
+    /// table, and no schema: the tables are where the connections' `search_path` finds
+    /// them. Use [`PostgresStoreBuilder::pool`] to change those.
     pub fn from_pool(pool: PgPool) -> Self {
         PostgresStore {
             pool,
@@ -190,15 +200,18 @@ impl PostgresStoreBuilder {
         self
     }
 
-    /// Keeps the tables in `schema` (which must exist): the connections' `search_path`,
-    /// and the schema of every table a statement names.
+    /// Keeps authcore's tables, its migrations table among them, in `schema` (which must
+    /// exist; a plain identifier): every statement names them schema-qualified, whether the
+    /// builder opens the pool or you pass one in. Without it, the tables are where the
+    /// connections' `search_path` finds them (usually `public`).
     pub fn schema(mut self, schema: &str) -> Self {
         self.schema = Some(schema.to_owned());
         self
     }
 
     /// The users table, if not `authcore_users` (for example an existing table with the
-    /// documented columns). A plain identifier, optionally schema-qualified.
+    /// documented columns). A plain identifier, optionally schema-qualified; unqualified,
+    /// it is in the [`schema`](PostgresStoreBuilder::schema), if one is set.
     pub fn users_table(mut self, table: &str) -> Self {
         self.users_table = table.to_owned();
         self
@@ -259,29 +272,23 @@ impl PostgresStoreBuilder {
             self.acquire_timeout,
             self.query_timeout,
         )?;
-        let url = match self.source {
-            Source::Pool(pool) => {
-                let sql = Sql::new(Flavor::Postgres, None, &self.users_table)?;
-                return Ok((Plan::Ready(pool), self.query_timeout, Arc::new(sql)));
-            }
-            Source::None => return Err(invalid("a database URL or pool is required")),
-            Source::Url(url) => url,
-        };
         let sql = Arc::new(Sql::new(
             Flavor::Postgres,
             self.schema.as_deref(),
             &self.users_table,
         )?);
-        let mut options = PgConnectOptions::from_str(&url)
+        let url = match self.source {
+            Source::Pool(pool) => return Ok((Plan::Ready(pool), self.query_timeout, sql)),
+            Source::None => return Err(invalid("a database URL or pool is required")),
+            Source::Url(url) => url,
+        };
+        let options = PgConnectOptions::from_str(&url)
             .map_err(|_| invalid("the PostgreSQL URL is invalid"))?
             .application_name("authcore")
             .options([(
                 "statement_timeout",
                 self.query_timeout.as_millis().to_string(),
             )]);
-        if let Some(schema) = &self.schema {
-            options = options.options([("search_path", schema.as_str())]);
-        }
         let pool = PgPoolOptions::new()
             .max_connections(self.max_connections)
             .acquire_timeout(self.acquire_timeout);
@@ -293,4 +300,19 @@ impl PostgresStoreBuilder {
 enum Plan {
     Ready(PgPool),
     Open(PgPoolOptions, Box<PgConnectOptions>),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::Dialect;
+
+    #[test]
+    fn the_migration_lock_is_keyed_by_authcore() {
+        let key = i64::from_be_bytes(*b"authcore");
+        assert_eq!(
+            PostgresStore::MIGRATION_LOCK,
+            Some(format!("SELECT pg_advisory_xact_lock({key})").as_str())
+        );
+    }
 }

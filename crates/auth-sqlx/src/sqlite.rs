@@ -92,6 +92,14 @@ impl fmt::Debug for SqliteStore {
 impl crate::store::Dialect for SqliteStore {
     type Db = sqlx::Sqlite;
     const MIGRATIONS: crate::migrations::Embedded = crate::migrations::SQLITE;
+    /// Takes the write lock at once, which serializes migrating connections, in this
+    /// process or another.
+    const BEGIN: &'static str = "BEGIN IMMEDIATE";
+    const MIGRATION_LOCK: Option<&'static str> = None;
+    /// A SQLite store has no schema.
+    const SCOPE: Option<&'static str> = None;
+    const TABLE_EXISTS: &'static str =
+        "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = $1";
 }
 
 crate::store::impl_stores!(SqliteStore);
