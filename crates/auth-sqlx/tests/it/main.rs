@@ -1,6 +1,7 @@
 //! Integration tests of auth-sqlx: the authcore conformance suite against SQLite (a
 //! temporary file) and PostgreSQL (`DATABASE_URL`, a fresh schema per test), plus
-//! concurrency, restart, fault, configuration and migration tests. One test binary (STYLE §8).
+//! concurrency, restart, fault, configuration and migration tests. One test binary, so
+//! the crate and its dependencies are linked once.
 #![allow(clippy::unwrap_used)] // helpers of a test binary: a failed unwrap is a failed test
 
 mod app_migrations;
