@@ -6,7 +6,6 @@ use std::time::Duration;
 
 use authcore::{ConfigError, StoreError};
 use sqlx::error::DatabaseError;
-use sqlx::migrate::MigrateError;
 
 /// Our own deadline passed: the database is too slow or hangs.
 #[derive(Debug, thiserror::Error)]
@@ -60,14 +59,6 @@ fn is_transient(err: &dyn DatabaseError) -> bool {
     }
     let _ = err;
     false
-}
-
-/// Maps a migration error.
-pub(crate) fn migrate(err: MigrateError) -> StoreError {
-    match err {
-        MigrateError::Execute(e) | MigrateError::ExecuteMigration(e, _) => db(e),
-        other => StoreError::backend(other),
-    }
 }
 
 /// Runs `fut` with a deadline; a late answer is [`StoreError::Unavailable`].

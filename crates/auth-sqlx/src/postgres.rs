@@ -11,8 +11,7 @@ use authcore::store::RefreshTokenRecord;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 
 use crate::common::{
-    DEFAULT_MAX_CONNECTIONS, DEFAULT_TIMEOUT, DEFAULT_USERS_TABLE, EmailMatch, UserSql, unix,
-    validate_pool, validate_schema,
+    DEFAULT_MAX_CONNECTIONS, DEFAULT_TIMEOUT, DEFAULT_USERS_TABLE, Flavor, Sql, unix, validate_pool,
 };
 use crate::error::{bounded, db, invalid};
 
@@ -27,7 +26,7 @@ use crate::error::{bounded, db, invalid};
 pub struct PostgresStore {
     pub(crate) pool: PgPool,
     pub(crate) query_timeout: Duration,
-    pub(crate) users: Arc<UserSql>,
+    pub(crate) sql: Arc<Sql>,
 }
 
 impl fmt::Debug for PostgresStore {
@@ -38,7 +37,8 @@ impl fmt::Debug for PostgresStore {
             .field("port", &options.get_port())
             .field("database", &options.get_database())
             .field("username", &options.get_username())
-            .field("users_table", &self.users.table)
+            .field("schema", &self.sql.schema)
+            .field("users_table", &self.sql.users.table)
             .field("query_timeout", &self.query_timeout)
             .field("connections", &self.pool.size())
             .finish()
@@ -48,23 +48,25 @@ impl fmt::Debug for PostgresStore {
 impl crate::store::Dialect for PostgresStore {
     type Db = sqlx::Postgres;
     const MIGRATIONS: crate::migrations::Embedded = crate::migrations::POSTGRES;
+    const BEGIN: &'static str = "BEGIN";
+    /// A transaction-scoped advisory lock, released by the commit or rollback however the
+    /// migration ends. Its key is the bytes of `authcore` as a big-endian integer. Advisory
+    /// locks are per database, so all of a database's schemas share it; sqlx's migrator
+    /// uses another key.
+    const MIGRATION_LOCK: Option<&'static str> =
+        Some("SELECT pg_advisory_xact_lock(7022647185647825509)");
+    const SCOPE: Option<&'static str> = Some("SELECT set_config('search_path', $1, TRUE)");
+    const TABLE_EXISTS: &'static str = "SELECT count(to_regclass($1))";
 }
 
 crate::store::impl_stores!(PostgresStore);
 
-/// The family (unless it exists) and the token in one statement: one round trip, one
-/// commit. The family's `ON CONFLICT DO NOTHING` leaves a revoked family revoked, so the
-/// token is then never consumable.
-const INSERT_TOKEN: &str = "WITH family AS (\
-     INSERT INTO authcore_refresh_families (id, user_id, revoked) VALUES ($2, $3, FALSE) \
-     ON CONFLICT (id) DO NOTHING) \
-     INSERT INTO authcore_refresh_tokens \
-     (token_hash, family_id, user_id, issued_at, expires_at, spent_at) \
-     VALUES ($1, $2, $3, $4, $5, NULL)";
-
 impl PostgresStore {
+    /// The family (unless it exists) and the token in one statement: one round trip, one
+    /// commit. The family's `ON CONFLICT DO NOTHING` leaves a revoked family revoked, so the
+    /// token is then never consumable.
     async fn insert_token(&self, record: &RefreshTokenRecord) -> Result<(), StoreError> {
-        sqlx::query(INSERT_TOKEN)
+        sqlx::query(&self.sql.insert_token)
             .bind(record.token_hash.to_hex())
             .bind(&record.family_id)
             .bind(&record.user_id)
@@ -107,13 +109,14 @@ impl PostgresStore {
     }
 
     /// A store on a pool you configured yourself, with the default query timeout and users
-    /// table. Use [`PostgresStoreBuilder::pool`] to change those.
+    /// table, and no schema: the tables are where the connections' `search_path` finds
+    /// them. Use [`PostgresStoreBuilder::pool`] to change those.
     pub fn from_pool(pool: PgPool) -> Self {
         PostgresStore {
             pool,
             query_timeout: DEFAULT_TIMEOUT,
-            users: Arc::new(
-                UserSql::new(DEFAULT_USERS_TABLE, EmailMatch::Lower)
+            sql: Arc::new(
+                Sql::new(Flavor::Postgres, None, DEFAULT_USERS_TABLE)
                     .unwrap_or_else(|_| unreachable!("the default table name is valid")),
             ),
         }
@@ -197,14 +200,18 @@ impl PostgresStoreBuilder {
         self
     }
 
-    /// Keeps the tables in `schema` (which must exist): the connections' `search_path`.
+    /// Keeps authcore's tables, its migrations table among them, in `schema` (which must
+    /// exist; a plain identifier): every statement names them schema-qualified, whether the
+    /// builder opens the pool or you pass one in. Without it, the tables are where the
+    /// connections' `search_path` finds them (usually `public`).
     pub fn schema(mut self, schema: &str) -> Self {
         self.schema = Some(schema.to_owned());
         self
     }
 
     /// The users table, if not `authcore_users` (for example an existing table with the
-    /// documented columns). A plain identifier, optionally schema-qualified.
+    /// documented columns). A plain identifier, optionally schema-qualified; unqualified,
+    /// it is in the [`schema`](PostgresStoreBuilder::schema), if one is set.
     pub fn users_table(mut self, table: &str) -> Self {
         self.users_table = table.to_owned();
         self
@@ -219,7 +226,7 @@ impl PostgresStoreBuilder {
     /// acquire timeout; [`StoreError::Backend`] if it refuses the connection.
     pub async fn connect(self) -> Result<PostgresStore, StoreError> {
         let acquire = self.acquire_timeout;
-        let (plan, query_timeout, users) = self.prepare()?;
+        let (plan, query_timeout, sql) = self.prepare()?;
         let pool = match plan {
             Plan::Ready(pool) => pool,
             Plan::Open(pool, options) => {
@@ -232,7 +239,7 @@ impl PostgresStoreBuilder {
         Ok(PostgresStore {
             pool,
             query_timeout,
-            users,
+            sql,
         })
     }
 
@@ -247,7 +254,7 @@ impl PostgresStoreBuilder {
     /// # Panics
     /// Outside a Tokio runtime.
     pub fn connect_lazy(self) -> Result<PostgresStore, StoreError> {
-        let (plan, query_timeout, users) = self.prepare()?;
+        let (plan, query_timeout, sql) = self.prepare()?;
         let pool = match plan {
             Plan::Ready(pool) => pool,
             Plan::Open(pool, options) => pool.connect_lazy_with(*options),
@@ -255,41 +262,37 @@ impl PostgresStoreBuilder {
         Ok(PostgresStore {
             pool,
             query_timeout,
-            users,
+            sql,
         })
     }
 
-    fn prepare(self) -> Result<(Plan, Duration, Arc<UserSql>), StoreError> {
+    fn prepare(self) -> Result<(Plan, Duration, Arc<Sql>), StoreError> {
         validate_pool(
             self.max_connections,
             self.acquire_timeout,
             self.query_timeout,
         )?;
-        let users = Arc::new(UserSql::new(&self.users_table, EmailMatch::Lower)?);
+        let sql = Arc::new(Sql::new(
+            Flavor::Postgres,
+            self.schema.as_deref(),
+            &self.users_table,
+        )?);
         let url = match self.source {
-            Source::Pool(pool) => return Ok((Plan::Ready(pool), self.query_timeout, users)),
+            Source::Pool(pool) => return Ok((Plan::Ready(pool), self.query_timeout, sql)),
             Source::None => return Err(invalid("a database URL or pool is required")),
             Source::Url(url) => url,
         };
-        let mut options = PgConnectOptions::from_str(&url)
+        let options = PgConnectOptions::from_str(&url)
             .map_err(|_| invalid("the PostgreSQL URL is invalid"))?
             .application_name("authcore")
             .options([(
                 "statement_timeout",
                 self.query_timeout.as_millis().to_string(),
             )]);
-        if let Some(schema) = &self.schema {
-            validate_schema(schema)?;
-            options = options.options([("search_path", schema.as_str())]);
-        }
         let pool = PgPoolOptions::new()
             .max_connections(self.max_connections)
             .acquire_timeout(self.acquire_timeout);
-        Ok((
-            Plan::Open(pool, Box::new(options)),
-            self.query_timeout,
-            users,
-        ))
+        Ok((Plan::Open(pool, Box::new(options)), self.query_timeout, sql))
     }
 }
 
@@ -297,4 +300,19 @@ impl PostgresStoreBuilder {
 enum Plan {
     Ready(PgPool),
     Open(PgPoolOptions, Box<PgConnectOptions>),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::Dialect;
+
+    #[test]
+    fn the_migration_lock_is_keyed_by_authcore() {
+        let key = i64::from_be_bytes(*b"authcore");
+        assert_eq!(
+            PostgresStore::MIGRATION_LOCK,
+            Some(format!("SELECT pg_advisory_xact_lock({key})").as_str())
+        );
+    }
 }

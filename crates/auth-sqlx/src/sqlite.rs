@@ -12,8 +12,7 @@ use authcore::store::RefreshTokenRecord;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions};
 
 use crate::common::{
-    DEFAULT_MAX_CONNECTIONS, DEFAULT_TIMEOUT, DEFAULT_USERS_TABLE, EmailMatch, INSERT_FAMILY,
-    INSERT_TOKEN, UserSql, unix, validate_pool,
+    DEFAULT_MAX_CONNECTIONS, DEFAULT_TIMEOUT, DEFAULT_USERS_TABLE, Flavor, Sql, unix, validate_pool,
 };
 use crate::error::{bounded, db, invalid};
 
@@ -37,7 +36,7 @@ use crate::error::{bounded, db, invalid};
 pub struct SqliteStore {
     pub(crate) pool: SqlitePool,
     pub(crate) query_timeout: Duration,
-    pub(crate) users: Arc<UserSql>,
+    pub(crate) sql: Arc<Sql>,
     /// The claim of an exclusive store, released when the last clone is dropped.
     lock: Option<Arc<File>>,
     /// The turn to write, shared by clones (see [`SqliteStore::write_turn`]).
@@ -82,7 +81,7 @@ impl fmt::Debug for SqliteStore {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("SqliteStore")
             .field("filename", &self.pool.connect_options().get_filename())
-            .field("users_table", &self.users.table)
+            .field("users_table", &self.sql.users.table)
             .field("query_timeout", &self.query_timeout)
             .field("connections", &self.pool.size())
             .field("exclusive", &self.lock.is_some())
@@ -93,6 +92,14 @@ impl fmt::Debug for SqliteStore {
 impl crate::store::Dialect for SqliteStore {
     type Db = sqlx::Sqlite;
     const MIGRATIONS: crate::migrations::Embedded = crate::migrations::SQLITE;
+    /// Takes the write lock at once, which serializes migrating connections, in this
+    /// process or another.
+    const BEGIN: &'static str = "BEGIN IMMEDIATE";
+    const MIGRATION_LOCK: Option<&'static str> = None;
+    /// A SQLite store has no schema.
+    const SCOPE: Option<&'static str> = None;
+    const TABLE_EXISTS: &'static str =
+        "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = $1";
 }
 
 crate::store::impl_stores!(SqliteStore);
@@ -105,13 +112,13 @@ impl SqliteStore {
         // The write lock at once: a deferred transaction that another process's commit
         // overtakes between its read and its write fails without waiting.
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(db)?;
-        sqlx::query(INSERT_FAMILY)
+        sqlx::query(&self.sql.insert_family)
             .bind(&record.family_id)
             .bind(&record.user_id)
             .execute(&mut *tx)
             .await
             .map_err(db)?;
-        sqlx::query(INSERT_TOKEN)
+        sqlx::query(&self.sql.insert_token)
             .bind(record.token_hash.to_hex())
             .bind(&record.family_id)
             .bind(&record.user_id)
@@ -164,8 +171,8 @@ impl SqliteStore {
     pub fn from_pool(pool: SqlitePool) -> Self {
         Parts {
             query_timeout: DEFAULT_TIMEOUT,
-            users: Arc::new(
-                UserSql::new(DEFAULT_USERS_TABLE, EmailMatch::Collation)
+            sql: Arc::new(
+                Sql::new(Flavor::Sqlite, None, DEFAULT_USERS_TABLE)
                     .unwrap_or_else(|_| unreachable!("the default table name is valid")),
             ),
             lock: None,
@@ -345,7 +352,7 @@ impl SqliteStoreBuilder {
         if self.busy_timeout.is_zero() {
             return Err(invalid("timeouts must be positive"));
         }
-        let users = Arc::new(UserSql::new(&self.users_table, EmailMatch::Collation)?);
+        let sql = Arc::new(Sql::new(Flavor::Sqlite, None, &self.users_table)?);
         let (options, in_memory) = match self.source {
             Source::Pool(_) if self.exclusive => {
                 return Err(invalid(
@@ -355,7 +362,7 @@ impl SqliteStoreBuilder {
             Source::Pool(pool) => {
                 let parts = Parts {
                     query_timeout: self.query_timeout,
-                    users,
+                    sql,
                     lock: None,
                 };
                 return Ok((Plan::Ready(pool), parts));
@@ -399,7 +406,7 @@ impl SqliteStoreBuilder {
         };
         let parts = Parts {
             query_timeout: self.query_timeout,
-            users,
+            sql,
             lock,
         };
         Ok((Plan::Open(pool, Box::new(options)), parts))
@@ -409,7 +416,7 @@ impl SqliteStoreBuilder {
 /// A store but for its pool.
 struct Parts {
     query_timeout: Duration,
-    users: Arc<UserSql>,
+    sql: Arc<Sql>,
     /// The claim of an exclusive store on a file.
     lock: Option<File>,
 }
@@ -419,7 +426,7 @@ impl Parts {
         SqliteStore {
             pool,
             query_timeout: self.query_timeout,
-            users: self.users,
+            sql: self.sql,
             lock: self.lock.map(Arc::new),
             writes: Arc::default(),
         }

@@ -10,14 +10,14 @@ macro_rules! impl_stores {
                 &self,
                 email: &str,
             ) -> Result<Option<authcore::User>, authcore::StoreError> {
-                self.find_user(&self.users.find_by_email, email).await
+                self.find_user(&self.sql.users.find_by_email, email).await
             }
 
             async fn find_by_id(
                 &self,
                 id: &str,
             ) -> Result<Option<authcore::User>, authcore::StoreError> {
-                self.find_user(&self.users.find_by_id, id).await
+                self.find_user(&self.sql.users.find_by_id, id).await
             }
 
             async fn create(
@@ -34,7 +34,7 @@ macro_rules! impl_stores {
                 };
                 let roles = crate::common::encode_roles(&user.roles)?;
                 self.written(async {
-                    sqlx::query(&self.users.create)
+                    sqlx::query(&self.sql.users.create)
                         .bind(&user.id)
                         .bind(&user.email)
                         .bind(user.password_hash.as_str())
@@ -55,7 +55,7 @@ macro_rules! impl_stores {
                 hash: &authcore::PasswordHash,
             ) -> Result<(), authcore::StoreError> {
                 self.update(
-                    sqlx::query(&self.users.update_password_hash)
+                    sqlx::query(&self.sql.users.update_password_hash)
                         .bind(id)
                         .bind(hash.as_str()),
                 )
@@ -68,7 +68,7 @@ macro_rules! impl_stores {
                 roles: &[String],
             ) -> Result<(), authcore::StoreError> {
                 let roles = crate::common::encode_roles(roles)?;
-                self.update(sqlx::query(&self.users.set_roles).bind(id).bind(roles))
+                self.update(sqlx::query(&self.sql.users.set_roles).bind(id).bind(roles))
                     .await
             }
 
@@ -78,7 +78,7 @@ macro_rules! impl_stores {
                 disabled: bool,
             ) -> Result<(), authcore::StoreError> {
                 self.update(
-                    sqlx::query(&self.users.set_disabled)
+                    sqlx::query(&self.sql.users.set_disabled)
                         .bind(id)
                         .bind(disabled),
                 )
@@ -100,11 +100,11 @@ macro_rules! impl_stores {
                 hash: &authcore::store::TokenHash,
                 now: authcore::time::OffsetDateTime,
             ) -> Result<authcore::store::Consumed, authcore::StoreError> {
-                use crate::common::{CONSUME, SELECT_TOKEN, TokenRow, record_from_row, unix};
+                use crate::common::{TokenRow, record_from_row, unix};
                 use authcore::store::Consumed;
                 let (hex, now) = (hash.to_hex(), unix(now));
                 self.written(async {
-                    let spent = sqlx::query_as::<_, TokenRow>(CONSUME)
+                    let spent = sqlx::query_as::<_, TokenRow>(&self.sql.consume)
                         .bind(&hex)
                         .bind(now)
                         .fetch_optional(&self.pool)
@@ -113,12 +113,13 @@ macro_rules! impl_stores {
                     if let Some(row) = spent {
                         return Ok(Consumed::Rotated(record_from_row(hash, row)?));
                     }
-                    let found =
-                        sqlx::query_as::<_, (String, String, i64, i64, Option<i64>)>(SELECT_TOKEN)
-                            .bind(&hex)
-                            .fetch_optional(&self.pool)
-                            .await
-                            .map_err(crate::error::db)?;
+                    let found = sqlx::query_as::<_, (String, String, i64, i64, Option<i64>)>(
+                        &self.sql.select_token,
+                    )
+                    .bind(&hex)
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(crate::error::db)?;
                     Ok(match found {
                         Some((family, user, issued, expires, Some(_))) if expires > now => {
                             Consumed::Reused(record_from_row(
@@ -135,7 +136,7 @@ macro_rules! impl_stores {
 
             async fn revoke_family(&self, family_id: &str) -> Result<(), authcore::StoreError> {
                 self.written(async {
-                    sqlx::query(crate::common::REVOKE_FAMILY)
+                    sqlx::query(&self.sql.revoke_family)
                         .bind(family_id)
                         .execute(&self.pool)
                         .await
@@ -150,7 +151,7 @@ macro_rules! impl_stores {
                 user_id: &str,
             ) -> Result<Vec<String>, authcore::StoreError> {
                 self.written(async {
-                    sqlx::query_scalar::<_, String>(crate::common::REVOKE_USER)
+                    sqlx::query_scalar::<_, String>(&self.sql.revoke_user)
                         .bind(user_id)
                         .fetch_all(&self.pool)
                         .await
@@ -164,12 +165,12 @@ macro_rules! impl_stores {
                 now: authcore::time::OffsetDateTime,
             ) -> Result<u64, authcore::StoreError> {
                 self.written(async {
-                    let done = sqlx::query(crate::common::PURGE_TOKENS)
+                    let done = sqlx::query(&self.sql.purge_tokens)
                         .bind(crate::common::unix(now))
                         .execute(&self.pool)
                         .await
                         .map_err(crate::error::db)?;
-                    sqlx::query(crate::common::PURGE_FAMILIES)
+                    sqlx::query(&self.sql.purge_families)
                         .execute(&self.pool)
                         .await
                         .map_err(crate::error::db)?;
@@ -187,7 +188,7 @@ macro_rules! impl_stores {
                 expires_at: authcore::time::OffsetDateTime,
             ) -> Result<(), authcore::StoreError> {
                 self.written(async {
-                    sqlx::query(crate::common::REVOKE)
+                    sqlx::query(&self.sql.revoke)
                         .bind(id)
                         .bind(crate::common::unix_ceil(expires_at))
                         .execute(&self.pool)
@@ -202,7 +203,7 @@ macro_rules! impl_stores {
                 if ids.is_empty() {
                     return Ok(false);
                 }
-                let sql = crate::common::is_revoked_sql(ids.len());
+                let sql = self.sql.is_revoked(ids.len());
                 self.bounded(async {
                     let mut query = sqlx::query_scalar::<_, i32>(&sql);
                     for id in ids {
@@ -222,7 +223,7 @@ macro_rules! impl_stores {
                 now: authcore::time::OffsetDateTime,
             ) -> Result<u64, authcore::StoreError> {
                 self.written(async {
-                    let done = sqlx::query(crate::common::PURGE_REVOCATIONS)
+                    let done = sqlx::query(&self.sql.purge_revocations)
                         .bind(crate::common::unix(now))
                         .execute(&self.pool)
                         .await
@@ -237,12 +238,11 @@ macro_rules! impl_stores {
                 now: authcore::time::OffsetDateTime,
             ) -> Result<Vec<(String, authcore::time::OffsetDateTime)>, authcore::StoreError> {
                 self.bounded(async {
-                    let rows =
-                        sqlx::query_as::<_, (String, i64)>(crate::common::ACTIVE_REVOCATIONS)
-                            .bind(crate::common::unix(now))
-                            .fetch_all(&self.pool)
-                            .await
-                            .map_err(crate::error::db)?;
+                    let rows = sqlx::query_as::<_, (String, i64)>(&self.sql.active_revocations)
+                        .bind(crate::common::unix(now))
+                        .fetch_all(&self.pool)
+                        .await
+                        .map_err(crate::error::db)?;
                     rows.into_iter()
                         .map(|(id, until)| Ok((id, crate::common::from_unix(until)?)))
                         .collect()
@@ -324,24 +324,141 @@ macro_rules! impl_stores {
                     + authcore::RevocationStore::purge_expired(self, now).await?)
             }
 
-            /// Creates or updates the schema: runs the embedded migrations that are not
-            /// applied yet (sqlx's `_sqlx_migrations` table records them). Safe to call at
+            /// Creates or updates authcore's tables: runs the embedded migrations that are
+            /// not applied yet, each in a transaction of its own, and records them in
+            /// authcore's own `_authcore_migrations` table (in the store's schema, if one is
+            /// set). The application's `_sqlx_migrations` is left alone, so the application
+            /// can migrate the same database with sqlx, before or after. Safe to call at
             /// every start-up and from several instances at once.
+            ///
+            /// A database migrated by a previous authcore version holds authcore's record
+            /// (version 1, `authcore`) in `_sqlx_migrations`, where it stops the
+            /// application's own sqlx migrator: if its checksum is the embedded migration's,
+            /// it moves into `_authcore_migrations`, once.
             ///
             /// # Errors
             /// [`StoreError::Unavailable`] if the database cannot be reached;
-            /// [`StoreError::Backend`] if a migration fails or the recorded migrations
-            /// differ from the embedded ones.
+            /// [`StoreError::Backend`] if a migration fails, or the recorded migrations
+            /// differ from the embedded ones or include one this version does not know.
             pub async fn migrate(&self) -> Result<(), authcore::StoreError> {
-                let migrator =
-                    sqlx::migrate::Migrator::new(<Self as crate::store::Dialect>::MIGRATIONS)
-                        .await
-                        .map_err(crate::error::migrate)?;
+                use crate::error::db;
+                let migrations = <Self as crate::store::Dialect>::MIGRATIONS.resolve();
+                let sql = &self.sql.migrations;
                 let _turn = self.write_turn().await;
-                migrator
-                    .run(&self.pool)
+                // One connection for every step, as sqlx's migrator: a pool returns a
+                // connection in a background task, and the next step would open another.
+                let mut conn = self.pool.acquire().await.map_err(db)?;
+
+                // A record of the previous authcore version's in sqlx's table moves here.
+                let (mut tx, applied) = self.migration_step(&mut conn).await?;
+                let legacy_table: i64 =
+                    sqlx::query_scalar(<Self as crate::store::Dialect>::TABLE_EXISTS)
+                        .bind(&sql.legacy_table)
+                        .fetch_one(&mut *tx)
+                        .await
+                        .map_err(db)?;
+                if let Some(legacy) =
+                    crate::migrations::legacy(&migrations).filter(|_| legacy_table > 0)
+                {
+                    let found: Option<Vec<u8>> = sqlx::query_scalar(&sql.legacy_checksum)
+                        .bind(legacy.version)
+                        .bind(&*legacy.description)
+                        .fetch_optional(&mut *tx)
+                        .await
+                        .map_err(db)?;
+                    if found.as_deref() == Some(&*legacy.checksum) {
+                        if !applied.iter().any(|(v, _)| *v == legacy.version) {
+                            self.record(&mut tx, legacy).await?;
+                        }
+                        sqlx::query(&sql.legacy_delete)
+                            .bind(legacy.version)
+                            .bind(&*legacy.description)
+                            .bind(&*legacy.checksum)
+                            .execute(&mut *tx)
+                            .await
+                            .map_err(db)?;
+                    }
+                }
+                tx.commit().await.map_err(db)?;
+
+                for migration in &migrations {
+                    let (mut tx, applied) = self.migration_step(&mut conn).await?;
+                    crate::migrations::check(&applied, &migrations)?;
+                    if !applied.iter().any(|(v, _)| *v == migration.version) {
+                        if let (Some(scope), Some(schema)) =
+                            (<Self as crate::store::Dialect>::SCOPE, &self.sql.schema)
+                        {
+                            sqlx::query(scope)
+                                .bind(schema)
+                                .execute(&mut *tx)
+                                .await
+                                .map_err(db)?;
+                        }
+                        // All statements of the file, through `Executor::execute`: the
+                        // generic `RawSql::execute` would make this future fail `Send`
+                        // (a higher-ranked lifetime error), and `tokio::spawn` refuse it.
+                        sqlx::Executor::execute(&mut *tx, sqlx::raw_sql(&migration.sql))
+                            .await
+                            .map_err(db)?;
+                        self.record(&mut tx, migration).await?;
+                    }
+                    tx.commit().await.map_err(db)?;
+                }
+                Ok(())
+            }
+
+            /// Begins one step of [`migrate`](Self::migrate) on `conn`: a transaction that
+            /// holds the migration lock, in which authcore's migrations table exists.
+            /// Returns it with the `(version, checksum)` of each migration applied so far.
+            async fn migration_step<'c>(
+                &self,
+                conn: &'c mut sqlx::pool::PoolConnection<<Self as crate::store::Dialect>::Db>,
+            ) -> Result<
+                (
+                    sqlx::Transaction<'c, <Self as crate::store::Dialect>::Db>,
+                    Vec<(i64, String)>,
+                ),
+                authcore::StoreError,
+            > {
+                use crate::error::db;
+                let sql = &self.sql.migrations;
+                let mut tx = sqlx::Connection::begin_with(
+                    &mut **conn,
+                    <Self as crate::store::Dialect>::BEGIN,
+                )
+                .await
+                .map_err(db)?;
+                if let Some(lock) = <Self as crate::store::Dialect>::MIGRATION_LOCK {
+                    sqlx::query(lock).execute(&mut *tx).await.map_err(db)?;
+                }
+                sqlx::query(&sql.create_table)
+                    .execute(&mut *tx)
                     .await
-                    .map_err(crate::error::migrate)
+                    .map_err(db)?;
+                let applied = sqlx::query_as(&sql.applied)
+                    .fetch_all(&mut *tx)
+                    .await
+                    .map_err(db)?;
+                Ok((tx, applied))
+            }
+
+            /// Records `migration` as applied, in authcore's migrations table.
+            async fn record(
+                &self,
+                tx: &mut sqlx::Transaction<'_, <Self as crate::store::Dialect>::Db>,
+                migration: &sqlx::migrate::Migration,
+            ) -> Result<(), authcore::StoreError> {
+                sqlx::query(&self.sql.migrations.record)
+                    .bind(migration.version)
+                    .bind(&*migration.description)
+                    .bind(crate::migrations::hex(&migration.checksum))
+                    .bind(crate::common::unix(
+                        authcore::time::OffsetDateTime::now_utc(),
+                    ))
+                    .execute(&mut **tx)
+                    .await
+                    .map_err(crate::error::db)?;
+                Ok(())
             }
         }
     };
@@ -353,4 +470,14 @@ pub(crate) use impl_stores;
 pub(crate) trait Dialect {
     type Db: sqlx::Database;
     const MIGRATIONS: crate::migrations::Embedded;
+    /// Begins a transaction of `migrate`.
+    const BEGIN: &'static str;
+    /// Takes the lock that serializes `migrate` calls, until the transaction ends, if
+    /// `BEGIN` does not.
+    const MIGRATION_LOCK: Option<&'static str>;
+    /// Makes the schema (bound as `$1`) the one unqualified names in a migration's SQL
+    /// mean, until the transaction ends; run when the store has a schema.
+    const SCOPE: Option<&'static str>;
+    /// Counts the tables named `$1` (0 or 1), as a `BIGINT`.
+    const TABLE_EXISTS: &'static str;
 }

@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use auth_sqlx::{PostgresStore, SqliteStore};
 use authcore::{ConfigError, StoreError};
+use sqlx::postgres::PgPoolOptions;
 
 fn is_config_error(err: &StoreError) -> bool {
     match err {
@@ -58,6 +59,16 @@ async fn invalid_settings_are_config_errors() {
         PostgresStore::builder()
             .url("postgres://localhost/db")
             .users_table("1x")
+            .connect_lazy()
+            .unwrap_err(),
+        // the schema goes into the statements with a given pool too
+        PostgresStore::builder()
+            .pool(
+                PgPoolOptions::new()
+                    .connect_lazy("postgres://localhost/db")
+                    .unwrap(),
+            )
+            .schema("auth; DROP TABLE x")
             .connect_lazy()
             .unwrap_err(),
     ];

@@ -1,9 +1,10 @@
 //! Integration tests of auth-sqlx: the authcore conformance suite against SQLite (a
 //! temporary file) and PostgreSQL (`DATABASE_URL`, a fresh schema per test), plus
-//! concurrency, restart, fault and configuration tests. One test binary, to save link
-//! time.
+//! concurrency, restart, fault, configuration and migration tests. One test binary, to
+//! save link time.
 #![allow(clippy::unwrap_used)] // helpers of a test binary: a failed unwrap is a failed test
 
+mod app_migrations;
 mod config;
 mod postgres;
 mod sqlite;

@@ -1,18 +1,19 @@
 //! `PostgresStore` on `DATABASE_URL`, each test in a schema of its own, dropped at its end.
 
+use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Instant;
 
 use auth_sqlx::PostgresStore;
 use authcore::testing::conformance;
 use authcore::{RefreshTokenStore, RevocationStore, UserStore};
-use sqlx::postgres::{PgPool, PgPoolOptions};
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::{Connection, PgConnection};
 
 use crate::{TIMEOUT, WITHIN, closed_port, unique};
 
 /// `DATABASE_URL` if it names a PostgreSQL database; prints why a test is skipped if not.
-fn database_url() -> Option<String> {
+pub(crate) fn database_url() -> Option<String> {
     match std::env::var("DATABASE_URL") {
         Ok(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => Some(url),
         Ok(_) => {
@@ -26,15 +27,23 @@ fn database_url() -> Option<String> {
     }
 }
 
-/// A schema of its own on the test database, migrated.
-struct Schema {
-    url: String,
-    name: String,
-    admin: PgPool,
+/// A schema of its own on the test database.
+pub(crate) struct Schema {
+    pub(crate) url: String,
+    pub(crate) name: String,
+    pub(crate) admin: PgPool,
 }
 
 impl Schema {
+    /// A new schema, migrated.
     async fn new() -> Option<Schema> {
+        let schema = Schema::empty().await?;
+        schema.store().await.migrate().await.unwrap();
+        Some(schema)
+    }
+
+    /// A new, empty schema.
+    pub(crate) async fn empty() -> Option<Schema> {
         let url = database_url()?;
         let admin = PgPoolOptions::new()
             .max_connections(1)
@@ -46,13 +55,11 @@ impl Schema {
             .execute(&admin)
             .await
             .unwrap();
-        let schema = Schema { url, name, admin };
-        schema.store().await.migrate().await.unwrap();
-        Some(schema)
+        Some(Schema { url, name, admin })
     }
 
     /// A new pool whose tables are those of this schema.
-    async fn store(&self) -> PostgresStore {
+    pub(crate) async fn store(&self) -> PostgresStore {
         PostgresStore::builder()
             .url(&self.url)
             .schema(&self.name)
@@ -63,8 +70,20 @@ impl Schema {
             .unwrap()
     }
 
+    /// A pool of the kind an application makes, with this schema as its `search_path`.
+    pub(crate) async fn app_pool(&self) -> PgPool {
+        let options = PgConnectOptions::from_str(&self.url)
+            .unwrap()
+            .options([("search_path", self.name.as_str())]);
+        PgPoolOptions::new()
+            .max_connections(2)
+            .connect_with(options)
+            .await
+            .unwrap()
+    }
+
     /// Drops the schema (best effort: a failed test leaves it behind).
-    async fn drop(self) {
+    pub(crate) async fn drop(self) {
         let _ = sqlx::query(&format!("DROP SCHEMA {} CASCADE", self.name))
             .execute(&self.admin)
             .await;
