@@ -140,6 +140,7 @@ fn is_b64token_byte(b: u8) -> bool {
 
 /// The JSON body of an error response: `{"error": …, "error_description": …}`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct ErrorBody {
     /// A fixed error code (`invalid_token`, `invalid_grant`, …).
     pub error: &'static str,

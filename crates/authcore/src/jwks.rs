@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 
 /// A JWK Set document: `{"keys": [...]}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct Jwks {
     /// The keys.
     pub keys: Vec<Jwk>,
@@ -24,6 +25,7 @@ impl Jwks {
 
 /// One public key (RFC 7517 §4) of type `RSA`, `EC` (P-256) or `OKP` (Ed25519).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct Jwk {
     /// Key type: `RSA`, `EC` or `OKP`.
     pub kty: String,

@@ -60,6 +60,7 @@ pub struct User {
 
 /// A user to create; the store assigns the id and `created_at`.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct NewUser {
     /// Normalized email address.
     pub email: String,
@@ -67,6 +68,17 @@ pub struct NewUser {
     pub password_hash: PasswordHash,
     /// Initial roles.
     pub roles: Vec<String>,
+}
+
+impl NewUser {
+    /// A user to create with a normalized `email`, a `password_hash` and initial `roles`.
+    pub fn new(email: impl Into<String>, password_hash: PasswordHash, roles: Vec<String>) -> Self {
+        NewUser {
+            email: email.into(),
+            password_hash,
+            roles,
+        }
+    }
 }
 
 /// Users: email + password hash + roles.

@@ -46,11 +46,11 @@ async fn previous_authcore_migrator(dialect: &str) -> Migrator {
 }
 
 fn new_user(email: &str) -> NewUser {
-    NewUser {
-        email: email.to_owned(),
-        password_hash: PasswordHash::new("$argon2id$v=19$m=64,t=1,p=1$c2FsdA$aGFzaA"),
-        roles: vec!["user".to_owned()],
-    }
+    NewUser::new(
+        email,
+        PasswordHash::new("$argon2id$v=19$m=64,t=1,p=1$c2FsdA$aGFzaA"),
+        vec!["user".to_owned()],
+    )
 }
 
 /// The store works: a user written is read back, by email and by id.

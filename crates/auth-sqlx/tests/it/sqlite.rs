@@ -188,11 +188,11 @@ async fn concurrent_writers_never_see_database_is_locked() {
                     store.is_revoked(&[&format!("jti-{i}-{j}")]).await?;
                 }
                 store
-                    .create(NewUser {
-                        email: format!("load{i}@example.com"),
-                        password_hash: PasswordHash::new("x"),
-                        roles: vec![],
-                    })
+                    .create(NewUser::new(
+                        format!("load{i}@example.com"),
+                        PasswordHash::new("x"),
+                        vec![],
+                    ))
                     .await?;
                 Ok::<_, StoreError>(())
             })

@@ -89,6 +89,7 @@ fn respond<T>(result: Result<T, AuthError>, ok: impl FnOnce(T) -> Response) -> R
 
 /// The public view of a user: `{id, email, roles}`.
 #[derive(Debug, serde::Serialize)]
+#[non_exhaustive]
 pub struct UserView<'a> {
     /// User id.
     pub id: &'a str,

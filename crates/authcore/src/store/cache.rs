@@ -49,11 +49,11 @@ pub const DEFAULT_USER_CACHE_SLOTS: usize = 4096;
 /// let users = UserCache::new(store.clone()).ttl(Duration::seconds(5));
 ///
 /// let ada = users
-///     .create(authcore::store::NewUser {
-///         email: "ada@example.com".into(),
-///         password_hash: PasswordHash::new("$argon2id$…"),
-///         roles: vec![],
-///     })
+///     .create(authcore::store::NewUser::new(
+///         "ada@example.com",
+///         PasswordHash::new("$argon2id$…"),
+///         vec![],
+///     ))
 ///     .await?;
 /// assert_eq!(users.find_by_id(&ada.id).await?, Some(ada.clone())); // read, then cached
 ///

@@ -151,11 +151,11 @@ async fn weak_hashes_are_upgraded_at_login() {
         .build()
         .unwrap();
     let user = users
-        .create(NewUser {
-            email: "old@example.com".into(),
-            password_hash: weak.hash(PASSWORD).unwrap(),
-            roles: vec![],
-        })
+        .create(NewUser::new(
+            "old@example.com",
+            weak.hash(PASSWORD).unwrap(),
+            vec![],
+        ))
         .await
         .unwrap();
     let t = TestAuth::new();

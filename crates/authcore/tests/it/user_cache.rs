@@ -76,11 +76,11 @@ impl Probe {
 }
 
 fn new_user(email: &str) -> NewUser {
-    NewUser {
-        email: email.to_owned(),
-        password_hash: PasswordHash::new("$argon2id$v=19$m=64,t=1,p=1$c2FsdHNhbHQ$aGFzaA"),
-        roles: vec!["user".to_owned()],
-    }
+    NewUser::new(
+        email,
+        PasswordHash::new("$argon2id$v=19$m=64,t=1,p=1$c2FsdHNhbHQ$aGFzaA"),
+        vec!["user".to_owned()],
+    )
 }
 
 fn probed() -> (Arc<Probe>, UserCache) {
