@@ -47,41 +47,140 @@ pub struct Claims<E = ()> {
     pub extra: E,
 }
 
-impl<E> Claims<E> {
-    /// Builds claims from their parts. Usually a [`TokenIssuer`](crate::TokenIssuer) does
-    /// this for you.
-    #[allow(clippy::too_many_arguments)]
-    pub fn new(
+impl Claims<()> {
+    /// Starts claims for `sub`, issued by `iss` for `aud`. Usually a
+    /// [`TokenIssuer`](crate::TokenIssuer) does this for you; one of your own builds its
+    /// claims here.
+    ///
+    /// ```
+    /// use authcore::Claims;
+    /// use time::{Duration, OffsetDateTime};
+    ///
+    /// # fn main() -> Result<(), authcore::ConfigError> {
+    /// let now = OffsetDateTime::now_utc();
+    /// let claims = Claims::builder("https://auth.example.com", "user-1", "api")
+    ///     .issued_at(now)
+    ///     .expires_at(now + Duration::minutes(15))
+    ///     .jti("9f1c2a7e")
+    ///     .roles(["admin"])
+    ///     .build()?;
+    /// assert_eq!(claims.nbf, claims.iat);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn builder(
         iss: impl Into<String>,
         sub: impl Into<String>,
-        aud: Audience,
-        iat: OffsetDateTime,
-        exp: OffsetDateTime,
-        jti: impl Into<String>,
-        roles: Vec<String>,
-        extra: E,
-    ) -> Self {
-        Claims {
+        aud: impl Into<Audience>,
+    ) -> ClaimsBuilder<()> {
+        ClaimsBuilder {
             iss: iss.into(),
             sub: sub.into(),
-            aud,
-            iat,
-            nbf: iat,
-            exp,
-            jti: jti.into(),
-            roles,
+            aud: aud.into(),
+            iat: None,
+            nbf: None,
+            exp: None,
+            jti: None,
+            roles: Vec::new(),
             sid: None,
-            extra,
+            extra: (),
         }
     }
+}
 
-    /// Sets the session id (`sid`).
-    #[must_use]
-    pub fn with_sid(mut self, sid: impl Into<String>) -> Self {
+/// Builds [`Claims`]; see [`Claims::builder`].
+#[derive(Debug, Clone)]
+#[must_use]
+pub struct ClaimsBuilder<E = ()> {
+    iss: String,
+    sub: String,
+    aud: Audience,
+    iat: Option<OffsetDateTime>,
+    nbf: Option<OffsetDateTime>,
+    exp: Option<OffsetDateTime>,
+    jti: Option<String>,
+    roles: Vec<String>,
+    sid: Option<String>,
+    extra: E,
+}
+
+impl<E> ClaimsBuilder<E> {
+    /// `iat`. Required.
+    pub fn issued_at(mut self, iat: OffsetDateTime) -> Self {
+        self.iat = Some(iat);
+        self
+    }
+
+    /// `nbf`. Default: `iat`.
+    pub fn not_before(mut self, nbf: OffsetDateTime) -> Self {
+        self.nbf = Some(nbf);
+        self
+    }
+
+    /// `exp`. Required.
+    pub fn expires_at(mut self, exp: OffsetDateTime) -> Self {
+        self.exp = Some(exp);
+        self
+    }
+
+    /// `jti`, unique per token: the key of its revocation. Required.
+    pub fn jti(mut self, jti: impl Into<String>) -> Self {
+        self.jti = Some(jti.into());
+        self
+    }
+
+    /// The roles. Default: none.
+    pub fn roles<R: Into<String>>(mut self, roles: impl IntoIterator<Item = R>) -> Self {
+        self.roles = roles.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// The session (`sid`). Default: none.
+    pub fn session(mut self, sid: impl Into<String>) -> Self {
         self.sid = Some(sid.into());
         self
     }
 
+    /// The application's claims.
+    pub fn extra<E2>(self, extra: E2) -> ClaimsBuilder<E2> {
+        ClaimsBuilder {
+            iss: self.iss,
+            sub: self.sub,
+            aud: self.aud,
+            iat: self.iat,
+            nbf: self.nbf,
+            exp: self.exp,
+            jti: self.jti,
+            roles: self.roles,
+            sid: self.sid,
+            extra,
+        }
+    }
+
+    /// The claims.
+    ///
+    /// # Errors
+    /// [`ConfigError::Invalid`](crate::ConfigError::Invalid) without `iat`, `exp` or
+    /// `jti`.
+    pub fn build(self) -> Result<Claims<E>, crate::ConfigError> {
+        let missing = crate::ConfigError::Invalid;
+        let iat = self.iat.ok_or(missing("claims need an iat"))?;
+        Ok(Claims {
+            iss: self.iss,
+            sub: self.sub,
+            aud: self.aud,
+            iat,
+            nbf: self.nbf.unwrap_or(iat),
+            exp: self.exp.ok_or(missing("claims need an exp"))?,
+            jti: self.jti.ok_or(missing("claims need a jti"))?,
+            roles: self.roles,
+            sid: self.sid,
+            extra: self.extra,
+        })
+    }
+}
+
+impl<E> Claims<E> {
     /// `true` if the token grants `role`.
     pub fn has_role(&self, role: &str) -> bool {
         self.roles.iter().any(|r| r == role)
@@ -171,16 +270,13 @@ mod tests {
 
     fn sample() -> Claims {
         let t = OffsetDateTime::from_unix_timestamp(1_700_000_000).unwrap();
-        Claims::new(
-            "iss",
-            "42",
-            "api".into(),
-            t,
-            t + time::Duration::minutes(15),
-            "j1",
-            vec!["admin".into()],
-            (),
-        )
+        Claims::builder("iss", "42", "api")
+            .issued_at(t)
+            .expires_at(t + time::Duration::minutes(15))
+            .jti("j1")
+            .roles(["admin"])
+            .build()
+            .unwrap()
     }
 
     #[test]
@@ -196,18 +292,19 @@ mod tests {
         assert_eq!(json["aud"], "api");
         assert!(json.get("sid").is_none());
 
-        let with_extra = Claims::new(
+        let with_extra = Claims::builder(
             c.iss.clone(),
             c.sub.clone(),
             Audience::Many(vec!["a".into(), "b".into()]),
-            c.iat,
-            c.exp,
-            "j2",
-            vec![],
-            Tenant {
-                tenant: "acme".into(),
-            },
-        );
+        )
+        .issued_at(c.iat)
+        .expires_at(c.exp)
+        .jti("j2")
+        .extra(Tenant {
+            tenant: "acme".into(),
+        })
+        .build()
+        .unwrap();
         let json = serde_json::to_string(&with_extra).unwrap();
         assert!(json.contains(r#""tenant":"acme""#), "{json}");
         let back: Claims<Tenant> = serde_json::from_str(&json).unwrap();

@@ -19,7 +19,7 @@ pub mod testing;
 mod token;
 
 pub use async_trait::async_trait;
-pub use claims::{Audience, Claims};
+pub use claims::{Audience, Claims, ClaimsBuilder};
 pub use clock::{Clock, SystemClock};
 pub use error::{AuthError, BoxError, ConfigError, PasswordRejection, StoreError};
 pub use jwks::{Jwk, Jwks};

@@ -88,16 +88,13 @@ mod tests {
     use crate::claims::Audience;
 
     fn claims(sub: &str, now: OffsetDateTime) -> Claims {
-        Claims::new(
-            "iss",
-            sub,
-            Audience::One("aud".into()),
-            now,
-            now + Duration::minutes(15),
-            format!("jti-{sub}"),
-            vec!["admin".into()],
-            (),
-        )
+        Claims::builder("iss", sub, Audience::One("aud".into()))
+            .issued_at(now)
+            .expires_at(now + Duration::minutes(15))
+            .jti(format!("jti-{sub}"))
+            .roles(["admin"])
+            .build()
+            .unwrap()
     }
 
     #[test]

@@ -353,18 +353,18 @@ impl JwtIssuer {
             .now()
             .replace_nanosecond(0)
             .unwrap_or_else(|_| self.clock.now());
-        let mut claims = Claims::new(
-            self.issuer.as_str(),
-            subject,
-            Audience::One(self.audience.clone()),
-            now,
-            now + self.access_ttl,
-            random_id::<16>()?,
-            roles.to_vec(),
+        Ok(Claims {
+            iss: self.issuer.clone(),
+            sub: subject.to_owned(),
+            aud: Audience::One(self.audience.clone()),
+            iat: now,
+            nbf: now,
+            exp: now + self.access_ttl,
+            jti: random_id::<16>()?,
+            roles: roles.to_vec(),
+            sid: session.map(str::to_owned),
             extra,
-        );
-        claims.sid = session.map(str::to_owned);
-        Ok(claims)
+        })
     }
 
     /// Signs `claims` as a compact JWS with header `{"alg","typ":"at+jwt","kid"}`.

@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use authcore::store::memory::MemoryRevocationStore;
 use authcore::testing::{CountingVerifier, TestAuth, fast_hasher};
 use authcore::{
-    Algorithm, Audience, AuthError, Authenticator, Claims, IssuedToken, Jwt, JwtVerifier, KeySet,
+    Algorithm, AuthError, Authenticator, Claims, IssuedToken, Jwt, JwtVerifier, KeySet,
     RequestAuthenticator, RevocationStore, SigningKey, TokenIssuer, TokenVerifier,
 };
 use time::{Duration, OffsetDateTime};
@@ -202,17 +202,15 @@ impl TokenIssuer for TableTokens {
         *next += 1;
         let id = format!("tok{next}");
         let now = OffsetDateTime::now_utc().replace_nanosecond(0).unwrap();
-        let mut claims = Claims::new(
-            "table",
-            subject,
-            Audience::One("api".to_owned()),
-            now,
-            now + self.access_ttl(),
-            id.clone(),
-            roles.to_vec(),
-            (),
-        );
-        claims.sid = session.map(str::to_owned);
+        let mut claims = Claims::builder("table", subject, "api")
+            .issued_at(now)
+            .expires_at(now + self.access_ttl())
+            .jti(id.clone())
+            .roles(roles.iter().cloned());
+        if let Some(session) = session {
+            claims = claims.session(session);
+        }
+        let claims = claims.build().unwrap();
         let expires_at = claims.exp;
         self.issued.lock().unwrap().insert(id.clone(), claims);
         Ok(IssuedToken::new(id.clone(), id, expires_at))
