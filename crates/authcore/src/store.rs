@@ -26,19 +26,11 @@ pub use mirror::RevocationMirror;
 /// # Errors
 /// [`StoreError::Backend`] if the system's random generator fails.
 pub fn new_user_id() -> Result<String, StoreError> {
-    let mut b = crate::crypto::random_bytes::<16>()
+    let bytes = crate::crypto::random_bytes::<16>()
         .map_err(|_| StoreError::backend("random generator failed"))?;
-    b[6] = (b[6] & 0x0f) | 0x40;
-    b[8] = (b[8] & 0x3f) | 0x80;
-    let hex: String = b.iter().map(|x| format!("{x:02x}")).collect();
-    Ok(format!(
-        "{}-{}-{}-{}-{}",
-        &hex[..8],
-        &hex[8..12],
-        &hex[12..16],
-        &hex[16..20],
-        &hex[20..]
-    ))
+    // The version and variant bits are set by the builder (RFC 9562 §5.4).
+    let id = uuid::Builder::from_random_bytes(bytes).into_uuid();
+    Ok(id.hyphenated().to_string())
 }
 
 /// A registered user.
