@@ -1,20 +1,22 @@
-//! Password hashing with argon2id (RFC 9106) and a password policy in the spirit of
-//! NIST SP 800-63B §3.1.1.2.
+//! Password hashing with argon2id (RFC 9106) on threads of the hasher's own
+//! (`threads`), and the password policy (`policy`).
 
 use std::fmt;
-use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, OnceLock, mpsc};
-use std::time::{Duration, Instant};
+use std::sync::{Arc, OnceLock, mpsc};
 
 use argon2::password_hash::{PasswordHash as PhcHash, SaltString};
 use argon2::{Argon2, Params, PasswordHasher as _, PasswordVerifier as _, Version};
-use async_trait::async_trait;
 use tokio::sync::oneshot;
 
 use crate::AuthError;
 use crate::crypto::random_bytes;
-use crate::error::{ConfigError, PasswordRejection, StoreError};
+use crate::error::ConfigError;
+
+mod policy;
+mod threads;
+
+pub use policy::{BreachedPasswordCheck, PasswordPolicy};
+use threads::{Job, Reservation, start_threads};
 
 /// A password hash as a PHC string (`$argon2id$v=19$m=…,t=…,p=…$salt$hash`).
 ///
@@ -71,142 +73,6 @@ struct Inner {
     /// be started.
     jobs: OnceLock<Option<mpsc::Sender<Job>>>,
     dummy: OnceLock<PasswordHash>,
-}
-
-/// How long after the last request served the hashing threads still keep a CPU free.
-const RESERVATION_WINDOW: Duration = Duration::from_millis(250);
-
-/// Whether the hashing threads keep one CPU free: while requests other than logins are
-/// being served, and for [`RESERVATION_WINDOW`] after the last one.
-#[derive(Debug, Default)]
-struct Reservation {
-    /// Set by every request served, cleared by the hashing threads when they look.
-    requests: AtomicBool,
-    /// Until when the threads keep a CPU free.
-    until: Mutex<Option<Instant>>,
-}
-
-impl Reservation {
-    /// Called on every request: a load, and a store only when the flag was clear, so
-    /// that requests on many CPUs do not contend for the flag's cache line.
-    fn note_request(&self) {
-        if !self.requests.load(Ordering::Relaxed) {
-            self.requests.store(true, Ordering::Relaxed);
-        }
-    }
-
-    /// Whether a hash starting at `now` keeps a CPU free.
-    fn active(&self, now: Instant) -> bool {
-        let mut until = self.until.lock().unwrap_or_else(|e| e.into_inner());
-        if self.requests.swap(false, Ordering::Relaxed) {
-            *until = now.checked_add(RESERVATION_WINDOW);
-        }
-        until.is_some_and(|until| now < until)
-    }
-}
-
-/// The CPUs of a hashing thread: all the process may use, or all but the first of them
-/// while a CPU is kept free. Linux only (per-thread affinity); elsewhere it does nothing.
-struct Cpus {
-    #[cfg(target_os = "linux")]
-    all: rustix::thread::CpuSet,
-    /// `None` with fewer than two CPUs: there is none to spare.
-    #[cfg(target_os = "linux")]
-    spare: Option<rustix::thread::CpuSet>,
-    kept_free: bool,
-}
-
-impl Cpus {
-    fn of_this_thread() -> Cpus {
-        #[cfg(target_os = "linux")]
-        {
-            use rustix::thread::{CpuSet, sched_getaffinity};
-            let all = sched_getaffinity(None).unwrap_or_default();
-            let spare = (all.count() >= 2).then(|| {
-                let mut spare = all;
-                if let Some(first) = (0..CpuSet::MAX_CPU).find(|&cpu| all.is_set(cpu)) {
-                    spare.unset(first);
-                }
-                spare
-            });
-            Cpus {
-                all,
-                spare,
-                kept_free: false,
-            }
-        }
-        #[cfg(not(target_os = "linux"))]
-        Cpus { kept_free: false }
-    }
-
-    /// Moves this thread off the first CPU, or back onto all of them; best effort.
-    fn keep_one_free(&mut self, free: bool) {
-        if free == self.kept_free {
-            return;
-        }
-        #[cfg(target_os = "linux")]
-        if let Some(spare) = &self.spare {
-            let cpus = if free { spare } else { &self.all };
-            if rustix::thread::sched_setaffinity(None, cpus).is_ok() {
-                self.kept_free = free;
-            }
-        }
-    }
-}
-
-/// A hash or verification for the hashing threads.
-type Job = Box<dyn FnOnce() + Send>;
-
-/// Starts `n` hashing threads on one queue. They end when the queue's sender is dropped
-/// with the last clone of the hasher.
-fn start_threads(
-    n: usize,
-    background: bool,
-    reservation: Option<Arc<Reservation>>,
-) -> Option<mpsc::Sender<Job>> {
-    let (sender, receiver) = mpsc::channel::<Job>();
-    let receiver = Arc::new(Mutex::new(receiver));
-    let mut started = 0;
-    for i in 0..n {
-        let receiver = Arc::clone(&receiver);
-        let reservation = reservation.clone();
-        let spawned = std::thread::Builder::new()
-            .name(format!("authcore-argon2-{i}"))
-            .spawn(move || {
-                if background {
-                    lower_priority();
-                }
-                let mut cpus = Cpus::of_this_thread();
-                loop {
-                    // The lock is held only while waiting (the guard ends with this
-                    // statement): one thread waits for the next job, the others for the
-                    // lock, and jobs run in parallel.
-                    let job = match receiver.lock() {
-                        Ok(queue) => queue.recv(),
-                        Err(_) => return,
-                    };
-                    let Ok(job) = job else { return };
-                    if let Some(reservation) = &reservation {
-                        cpus.keep_one_free(reservation.active(Instant::now()));
-                    }
-                    // A panic is the job's failure (its caller sees the result channel
-                    // closed), not the thread's.
-                    drop(catch_unwind(AssertUnwindSafe(job)));
-                }
-            });
-        if spawned.is_ok() {
-            started += 1;
-        }
-    }
-    (started > 0).then_some(sender)
-}
-
-/// Gives the calling thread the lowest CPU priority (nice 19), so that the threads
-/// serving requests preempt it whenever they have work. Linux only (where the nice value
-/// is per thread); best effort.
-fn lower_priority() {
-    #[cfg(target_os = "linux")]
-    let _ = rustix::process::setpriority_process(Some(rustix::thread::gettid()), 19);
 }
 
 /// Hashes and verifies passwords with argon2id.
@@ -494,7 +360,7 @@ impl PasswordHasher {
         self.inner
             .reservation
             .as_ref()
-            .is_some_and(|r| r.requests.load(Ordering::Relaxed))
+            .is_some_and(|r| r.requests.load(std::sync::atomic::Ordering::Relaxed))
     }
 
     /// [`PasswordHasher::hash`] off the async executor, bounded.
@@ -529,96 +395,11 @@ impl PasswordHasher {
     }
 }
 
-/// Checks a candidate password against a corpus of breached passwords (for example the
-/// k-anonymity range API of Have I Been Pwned).
-#[async_trait]
-pub trait BreachedPasswordCheck: Send + Sync + 'static {
-    /// `true` if `password` is known to be breached.
-    ///
-    /// # Errors
-    /// A [`StoreError`] if the corpus cannot be queried; registration then fails with
-    /// [`AuthError::Unavailable`] or [`AuthError::Internal`].
-    async fn is_breached(&self, password: &str) -> Result<bool, StoreError>;
-}
-
-/// What a new password must satisfy: NIST SP 800-63B §3.1.1.2. Length is counted in
-/// Unicode code points; there are no composition rules and no truncation.
-#[derive(Clone)]
-#[must_use]
-pub struct PasswordPolicy {
-    min_chars: usize,
-    max_chars: usize,
-    breached: Option<Arc<dyn BreachedPasswordCheck>>,
-}
-
-impl fmt::Debug for PasswordPolicy {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("PasswordPolicy")
-            .field("min_chars", &self.min_chars)
-            .field("max_chars", &self.max_chars)
-            .field("breached_check", &self.breached.is_some())
-            .finish()
-    }
-}
-
-impl Default for PasswordPolicy {
-    fn default() -> Self {
-        PasswordPolicy {
-            min_chars: 8,
-            max_chars: 1024,
-            breached: None,
-        }
-    }
-}
-
-impl PasswordPolicy {
-    /// 8..=1024 code points, no breached-password check.
-    pub fn new() -> Self {
-        PasswordPolicy::default()
-    }
-
-    /// Minimum length in code points.
-    pub fn min_chars(mut self, n: usize) -> Self {
-        self.min_chars = n;
-        self
-    }
-
-    /// Maximum length in code points.
-    pub fn max_chars(mut self, n: usize) -> Self {
-        self.max_chars = n;
-        self
-    }
-
-    /// Adds a breached-password check.
-    pub fn breached_check(mut self, check: Arc<dyn BreachedPasswordCheck>) -> Self {
-        self.breached = Some(check);
-        self
-    }
-
-    /// Checks a new password.
-    ///
-    /// # Errors
-    /// [`AuthError::WeakPassword`] with the reason; a failing breached check as
-    /// [`AuthError::Unavailable`] or [`AuthError::Internal`].
-    pub async fn check(&self, password: &str) -> Result<(), AuthError> {
-        let chars = password.chars().count();
-        if chars < self.min_chars {
-            return Err(AuthError::WeakPassword(PasswordRejection::TooShort));
-        }
-        if chars > self.max_chars {
-            return Err(AuthError::WeakPassword(PasswordRejection::TooLong));
-        }
-        if let Some(check) = &self.breached
-            && check.is_breached(password).await?
-        {
-            return Err(AuthError::WeakPassword(PasswordRejection::Breached));
-        }
-        Ok(())
-    }
-}
-
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
+    use super::threads::RESERVATION_WINDOW;
     use super::*;
 
     fn fast() -> PasswordHasher {
@@ -704,40 +485,6 @@ mod tests {
         ));
     }
 
-    #[tokio::test]
-    async fn policy_counts_code_points_without_composition_rules() {
-        let p = PasswordPolicy::new();
-        assert!(p.check("aaaaaaaa").await.is_ok());
-        assert!(matches!(
-            p.check("ééééééé").await,
-            Err(AuthError::WeakPassword(PasswordRejection::TooShort))
-        ));
-        // 8 code points, 32 bytes: accepted (not truncated, not counted in bytes).
-        assert!(p.check("😀😀😀😀😀😀😀😀").await.is_ok());
-        assert!(p.check(&"x".repeat(1024)).await.is_ok());
-        assert!(matches!(
-            p.check(&"x".repeat(1025)).await,
-            Err(AuthError::WeakPassword(PasswordRejection::TooLong))
-        ));
-    }
-
-    #[tokio::test]
-    async fn breached_hook() {
-        struct Corpus;
-        #[async_trait]
-        impl BreachedPasswordCheck for Corpus {
-            async fn is_breached(&self, password: &str) -> Result<bool, StoreError> {
-                Ok(password == "password1")
-            }
-        }
-        let p = PasswordPolicy::new().breached_check(Arc::new(Corpus));
-        assert!(matches!(
-            p.check("password1").await,
-            Err(AuthError::WeakPassword(PasswordRejection::Breached))
-        ));
-        assert!(p.check("password2").await.is_ok());
-    }
-
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn async_hashing_is_bounded() {
         use std::sync::atomic::{AtomicUsize, Ordering};
@@ -792,27 +539,6 @@ mod tests {
         let here = getpriority_process(Some(gettid())).unwrap();
         let equal = fast().background_priority(false).build().unwrap();
         assert_eq!(nice(equal).await, here);
-    }
-
-    #[test]
-    fn the_reservation_follows_requests() {
-        let reservation = Reservation::default();
-        let t0 = Instant::now();
-        let ms = Duration::from_millis;
-        assert!(!reservation.active(t0), "no request yet");
-        reservation.note_request();
-        assert!(reservation.active(t0));
-        assert!(reservation.active(t0 + RESERVATION_WINDOW - ms(1)));
-        assert!(!reservation.active(t0 + RESERVATION_WINDOW));
-        // a request seen later counts from when the threads look
-        reservation.note_request();
-        let t1 = t0 + ms(1000);
-        assert!(reservation.active(t1));
-        assert!(
-            reservation.active(t1 + ms(200)),
-            "the window outlives the flag"
-        );
-        assert!(!reservation.active(t1 + RESERVATION_WINDOW));
     }
 
     /// While requests are served, a hash runs on every CPU of the process but one; with
