@@ -2,20 +2,24 @@
 //! types, and the [`KeySet`] that rotates them by `kid`.
 
 use std::fmt;
-use std::path::Path;
 
 use aws_lc_rs::error::KeyRejected;
 use aws_lc_rs::hmac;
 use aws_lc_rs::rand::SystemRandom;
 use aws_lc_rs::signature::{
     self, EcdsaKeyPair, Ed25519KeyPair, KeyPair as _, ParsedPublicKey, RsaKeyPair,
-    RsaPublicKeyComponents, RsaSubjectPublicKey,
+    RsaPublicKeyComponents,
 };
 use base64::Engine as _;
 
-use crate::crypto::{B64, sha256};
+use crate::crypto::B64;
 use crate::error::ConfigError;
 use crate::jwks::{Jwk, Jwks};
+
+mod jwk;
+mod pem;
+
+use jwk::{PublicJwk, oct_thumbprint};
 
 /// The JWS algorithms authcore signs and verifies (RFC 7518 §3.1, RFC 8037 §3.1).
 ///
@@ -97,86 +101,6 @@ impl fmt::Display for Algorithm {
     }
 }
 
-/// The public half of an asymmetric key, as JWK members (base64url, RFC 7518 §6).
-#[derive(Clone, PartialEq, Eq)]
-pub(crate) enum PublicJwk {
-    Rsa { n: String, e: String },
-    Ec { x: String, y: String },
-    Okp { x: String },
-}
-
-impl PublicJwk {
-    fn rsa(components: &RsaPublicKeyComponents<Vec<u8>>) -> Self {
-        PublicJwk::Rsa {
-            n: B64.encode(&components.n),
-            e: B64.encode(&components.e),
-        }
-    }
-
-    /// From an uncompressed P-256 point (`0x04 || x || y`).
-    fn ec(point: &[u8]) -> Result<Self, ConfigError> {
-        match point {
-            [0x04, xy @ ..] if xy.len() == 64 => Ok(PublicJwk::Ec {
-                x: B64.encode(&xy[..32]),
-                y: B64.encode(&xy[32..]),
-            }),
-            _ => Err(ConfigError::InvalidKey("not an uncompressed P-256 point")),
-        }
-    }
-
-    /// The RFC 7638 thumbprint: SHA-256 over the required members in lexicographic order.
-    fn thumbprint(&self) -> String {
-        let canonical = match self {
-            PublicJwk::Rsa { n, e } => format!(r#"{{"e":"{e}","kty":"RSA","n":"{n}"}}"#),
-            PublicJwk::Ec { x, y } => {
-                format!(r#"{{"crv":"P-256","kty":"EC","x":"{x}","y":"{y}"}}"#)
-            }
-            PublicJwk::Okp { x } => format!(r#"{{"crv":"Ed25519","kty":"OKP","x":"{x}"}}"#),
-        };
-        B64.encode(sha256(canonical.as_bytes()))
-    }
-
-    pub(crate) fn to_jwk(&self, kid: &str, alg: Algorithm) -> Jwk {
-        let mut jwk = Jwk {
-            kty: String::new(),
-            kid: Some(kid.to_owned()),
-            alg: Some(alg.as_str().to_owned()),
-            use_: Some("sig".to_owned()),
-            crv: None,
-            n: None,
-            e: None,
-            x: None,
-            y: None,
-        };
-        match self {
-            PublicJwk::Rsa { n, e } => {
-                jwk.kty = "RSA".into();
-                jwk.n = Some(n.clone());
-                jwk.e = Some(e.clone());
-            }
-            PublicJwk::Ec { x, y } => {
-                jwk.kty = "EC".into();
-                jwk.crv = Some("P-256".into());
-                jwk.x = Some(x.clone());
-                jwk.y = Some(y.clone());
-            }
-            PublicJwk::Okp { x } => {
-                jwk.kty = "OKP".into();
-                jwk.crv = Some("Ed25519".into());
-                jwk.x = Some(x.clone());
-            }
-        }
-        jwk
-    }
-}
-
-/// The RFC 7638 thumbprint of a symmetric key (`{"k":…,"kty":"oct"}`). It reveals nothing
-/// that the tokens signed with the key do not already.
-fn oct_thumbprint(secret: &[u8]) -> String {
-    let canonical = format!(r#"{{"k":"{}","kty":"oct"}}"#, B64.encode(secret));
-    B64.encode(sha256(canonical.as_bytes()))
-}
-
 enum Signer {
     Hmac(Box<hmac::Key>),
     Rsa(RsaKeyPair, &'static dyn signature::RsaEncoding),
@@ -222,61 +146,6 @@ impl VerificationKey {
         Ok(SigningKey::hmac(alg, secret)?.verification_key())
     }
 
-    /// A verification key from PEM: a public key (`PUBLIC KEY`, `RSA PUBLIC KEY`) or a
-    /// private key, whose public half is taken. The algorithm follows from the key: RS256,
-    /// ES256 or EdDSA.
-    ///
-    /// # Errors
-    /// [`ConfigError::InvalidKey`] for unparsable or unsupported keys,
-    /// [`ConfigError::RsaKeyTooSmall`] for RSA keys under 2048 bits.
-    pub fn from_pem(pem: impl AsRef<[u8]>) -> Result<Self, ConfigError> {
-        Self::from_pem_inner(pem.as_ref(), None)
-    }
-
-    /// Like [`VerificationKey::from_pem`] with an explicit algorithm (PS256 for an RSA key).
-    ///
-    /// # Errors
-    /// As [`VerificationKey::from_pem`], plus [`ConfigError::AlgorithmMismatch`].
-    pub fn from_pem_with(alg: Algorithm, pem: impl AsRef<[u8]>) -> Result<Self, ConfigError> {
-        Self::from_pem_inner(pem.as_ref(), Some(alg))
-    }
-
-    fn from_pem_inner(pem: &[u8], alg: Option<Algorithm>) -> Result<Self, ConfigError> {
-        let block = pem::parse(pem).map_err(|_| ConfigError::InvalidKey("not a PEM document"))?;
-        let der = block.contents();
-        match block.tag() {
-            "PUBLIC KEY" => Self::from_spki(der, alg),
-            "RSA PUBLIC KEY" => Self::from_rsa_public_der(der, alg),
-            _ => Ok(SigningKey::from_pem_inner(pem, alg)?.verification_key()),
-        }
-    }
-
-    fn from_spki(der: &[u8], alg: Option<Algorithm>) -> Result<Self, ConfigError> {
-        // SubjectPublicKeyInfo: try each supported key type. Fixed-size encodings let us
-        // take the raw key from the end once aws-lc has validated the whole structure.
-        if ParsedPublicKey::new(&signature::ED25519, der).is_ok() && der.len() == 44 {
-            let x = &der[12..];
-            return Self::from_public(
-                alg,
-                Algorithm::EdDSA,
-                PublicJwk::Okp { x: B64.encode(x) },
-                x,
-            );
-        }
-        if ParsedPublicKey::new(&signature::ECDSA_P256_SHA256_FIXED, der).is_ok() && der.len() == 91
-        {
-            let point = &der[26..];
-            return Self::from_public(alg, Algorithm::ES256, PublicJwk::ec(point)?, point);
-        }
-        Self::from_rsa_public_der(der, alg)
-    }
-
-    fn from_rsa_public_der(der: &[u8], alg: Option<Algorithm>) -> Result<Self, ConfigError> {
-        let public = RsaSubjectPublicKey::from_der(der).map_err(rejected)?;
-        let components = RsaPublicKeyComponents::<Vec<u8>>::from(&public);
-        rsa_verification_key(alg, &components)
-    }
-
     fn from_public(
         requested: Option<Algorithm>,
         natural: Algorithm,
@@ -298,65 +167,6 @@ impl VerificationKey {
             verifier: Verifier::Public(parsed),
             public: Some(jwk),
         })
-    }
-
-    /// Builds a key from one JWK of a JWKS document (RFC 7517 §4). Symmetric (`oct`) keys
-    /// are skipped: a JWKS is public.
-    pub(crate) fn from_jwk(jwk: &Jwk) -> Result<Option<Self>, ConfigError> {
-        fn member(v: &Option<String>, what: &'static str) -> Result<Vec<u8>, ConfigError> {
-            let s = v.as_deref().ok_or(ConfigError::InvalidJwks(what))?;
-            B64.decode(s).map_err(|_| ConfigError::InvalidJwks(what))
-        }
-        if jwk.use_.as_deref().is_some_and(|u| u != "sig") {
-            return Ok(None);
-        }
-        let alg = match jwk.alg.as_deref() {
-            Some(name) => match Algorithm::from_name(name) {
-                Some(alg) => Some(alg),
-                None => return Ok(None),
-            },
-            None => None,
-        };
-        let mut key = match jwk.kty.as_str() {
-            "RSA" => {
-                let components = RsaPublicKeyComponents {
-                    n: member(&jwk.n, "RSA key without a valid n")?,
-                    e: member(&jwk.e, "RSA key without a valid e")?,
-                };
-                rsa_verification_key(alg, &components)?
-            }
-            "EC" => {
-                if jwk.crv.as_deref() != Some("P-256") {
-                    return Ok(None);
-                }
-                let x = member(&jwk.x, "EC key without a valid x")?;
-                let y = member(&jwk.y, "EC key without a valid y")?;
-                if x.len() != 32 || y.len() != 32 {
-                    return Err(ConfigError::InvalidJwks("EC coordinates must be 32 bytes"));
-                }
-                let mut point = Vec::with_capacity(65);
-                point.push(0x04);
-                point.extend_from_slice(&x);
-                point.extend_from_slice(&y);
-                Self::from_public(alg, Algorithm::ES256, PublicJwk::ec(&point)?, &point)?
-            }
-            "OKP" => {
-                if jwk.crv.as_deref() != Some("Ed25519") {
-                    return Ok(None);
-                }
-                let x = member(&jwk.x, "OKP key without a valid x")?;
-                let jwk_x = B64.encode(&x);
-                Self::from_public(alg, Algorithm::EdDSA, PublicJwk::Okp { x: jwk_x }, &x)?
-            }
-            // A symmetric key in a public document is no key of anyone's: never used,
-            // so that a token cannot be verified with a secret everybody can read.
-            "oct" => return Ok(None),
-            _ => return Ok(None),
-        };
-        if let Some(kid) = &jwk.kid {
-            key.kid.clone_from(kid);
-        }
-        Ok(Some(key))
     }
 
     /// Replaces the key id (by default the RFC 7638 thumbprint).
@@ -483,65 +293,6 @@ impl SigningKey {
             },
             other => other,
         })
-    }
-
-    /// A private key from PEM: PKCS#8 (`PRIVATE KEY`) Ed25519, P-256 or RSA; SEC1
-    /// (`EC PRIVATE KEY`); or PKCS#1 (`RSA PRIVATE KEY`). The algorithm follows from the
-    /// key: EdDSA, ES256 or RS256.
-    ///
-    /// # Errors
-    /// [`ConfigError::InvalidKey`] for unparsable or unsupported keys,
-    /// [`ConfigError::RsaKeyTooSmall`] for RSA keys under 2048 bits.
-    pub fn from_pem(pem: impl AsRef<[u8]>) -> Result<Self, ConfigError> {
-        Self::from_pem_inner(pem.as_ref(), None)
-    }
-
-    /// Like [`SigningKey::from_pem`] with an explicit algorithm (PS256 for an RSA key).
-    ///
-    /// # Errors
-    /// As [`SigningKey::from_pem`], plus [`ConfigError::AlgorithmMismatch`].
-    pub fn from_pem_with(alg: Algorithm, pem: impl AsRef<[u8]>) -> Result<Self, ConfigError> {
-        Self::from_pem_inner(pem.as_ref(), Some(alg))
-    }
-
-    /// Reads a PEM private key from a file; see [`SigningKey::from_pem`].
-    ///
-    /// # Errors
-    /// [`ConfigError::Io`] if the file cannot be read, and the errors of
-    /// [`SigningKey::from_pem`].
-    pub fn from_pem_file(path: impl AsRef<Path>) -> Result<Self, ConfigError> {
-        let pem = std::fs::read(path).map_err(ConfigError::Io)?;
-        Self::from_pem(pem)
-    }
-
-    fn from_pem_inner(pem: &[u8], alg: Option<Algorithm>) -> Result<Self, ConfigError> {
-        let block = pem::parse(pem).map_err(|_| ConfigError::InvalidKey("not a PEM document"))?;
-        let der = block.contents();
-        match block.tag() {
-            "PRIVATE KEY" => {
-                if let Ok(kp) = Ed25519KeyPair::from_pkcs8(der) {
-                    return Self::ed25519(kp, alg);
-                }
-                if let Ok(kp) =
-                    EcdsaKeyPair::from_pkcs8(&signature::ECDSA_P256_SHA256_FIXED_SIGNING, der)
-                {
-                    return Self::ecdsa(kp, alg);
-                }
-                Self::rsa(RsaKeyPair::from_pkcs8(der).map_err(rejected)?, alg)
-            }
-            "EC PRIVATE KEY" => Self::ecdsa(
-                EcdsaKeyPair::from_private_key_der(
-                    &signature::ECDSA_P256_SHA256_FIXED_SIGNING,
-                    der,
-                )
-                .map_err(|_| ConfigError::InvalidKey("only P-256 EC keys are supported"))?,
-                alg,
-            ),
-            "RSA PRIVATE KEY" => Self::rsa(RsaKeyPair::from_der(der).map_err(rejected)?, alg),
-            _ => Err(ConfigError::InvalidKey(
-                "unsupported PEM block; expected a private key",
-            )),
-        }
     }
 
     fn ed25519(kp: Ed25519KeyPair, alg: Option<Algorithm>) -> Result<Self, ConfigError> {
@@ -704,28 +455,6 @@ impl KeySet {
         }
         self.verification.push(key);
         Ok(self)
-    }
-
-    /// A verify-only key set from a JWKS document (RFC 7517 §5), as another service
-    /// publishes it. Keys for other uses, curves or algorithms are skipped, and so are
-    /// symmetric (`oct`) keys: a secret in a public document is never used.
-    ///
-    /// # Errors
-    /// [`ConfigError::InvalidJwks`] if the document is not a JWKS or contains no usable
-    /// key; key errors as in [`VerificationKey::from_pem`].
-    pub fn from_jwks(json: &str) -> Result<Self, ConfigError> {
-        let jwks: Jwks = serde_json::from_str(json)
-            .map_err(|_| ConfigError::InvalidJwks("not a JWKS document"))?;
-        let mut set = KeySet::verify_only();
-        for jwk in &jwks.keys {
-            if let Some(key) = VerificationKey::from_jwk(jwk)? {
-                set = set.with_verification_key(key)?;
-            }
-        }
-        if set.verification.is_empty() {
-            return Err(ConfigError::InvalidJwks("no usable signature key"));
-        }
-        Ok(set)
     }
 
     /// The signing key, if any.
