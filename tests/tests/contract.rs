@@ -934,6 +934,30 @@ fn shared_pair(kind: Kind, other: Kind, env: &[(&str, &str)], dir: &std::path::P
     assert_eq!(b.stop().code(), Some(0), "{other}: exit status");
 }
 
+/// The `process_id` a Redis server at `addr` reports in `INFO server`, if one answers.
+fn redis_process_id(addr: std::net::SocketAddr) -> Option<u32> {
+    use std::io::{Read, Write};
+    let timeout = std::time::Duration::from_secs(2);
+    let mut stream = std::net::TcpStream::connect_timeout(&addr, timeout).ok()?;
+    stream.set_read_timeout(Some(timeout)).ok()?;
+    stream.write_all(b"INFO server\r\n").ok()?;
+    let mut reply = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        let n = stream.read(&mut buf).ok()?;
+        if n == 0 {
+            return None;
+        }
+        reply.extend_from_slice(&buf[..n]);
+        let text = String::from_utf8_lossy(&reply);
+        if let Some(rest) = text.split("process_id:").nth(1) {
+            if let Some(line) = rest.split("\r\n").next().filter(|_| rest.contains("\r\n")) {
+                return line.trim().parse().ok();
+            }
+        }
+    }
+}
+
 /// A private `redis-server` on a free port, killed on drop.
 struct PrivateRedis {
     child: std::process::Child,
@@ -941,9 +965,21 @@ struct PrivateRedis {
 }
 
 impl PrivateRedis {
+    /// Starts one on a free port. The port is free when chosen but may be taken before
+    /// the server binds it (the tests run side by side), so the server that answers is
+    /// asked for its process id: another process's server is never used by mistake.
     fn start(dir: &TempDir) -> PrivateRedis {
+        for _ in 0..5 {
+            if let Some(redis) = PrivateRedis::try_start(dir) {
+                return redis;
+            }
+        }
+        panic!("redis-server did not start on a free port in five attempts");
+    }
+
+    fn try_start(dir: &TempDir) -> Option<PrivateRedis> {
         let port = free_port();
-        let child = std::process::Command::new("redis-server")
+        let mut child = std::process::Command::new("redis-server")
             .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
             .args(["--save", "", "--appendonly", "no"])
             .current_dir(dir.path())
@@ -953,17 +989,27 @@ impl PrivateRedis {
             .expect("start redis-server (is it installed?)");
         let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-        while std::net::TcpStream::connect(addr).is_err() {
-            assert!(
-                std::time::Instant::now() < deadline,
-                "redis-server did not start"
-            );
+        let answered = loop {
+            if let Ok(Some(_)) = child.try_wait() {
+                break None; // it could not bind the port
+            }
+            if let Some(pid) = redis_process_id(addr) {
+                break Some(pid);
+            }
+            if std::time::Instant::now() >= deadline {
+                break None;
+            }
             thread::sleep(std::time::Duration::from_millis(20));
+        };
+        if answered == Some(child.id()) {
+            return Some(PrivateRedis {
+                child,
+                url: format!("redis://127.0.0.1:{port}"),
+            });
         }
-        PrivateRedis {
-            child,
-            url: format!("redis://127.0.0.1:{port}"),
-        }
+        let _ = child.kill();
+        let _ = child.wait();
+        None
     }
 
     /// Sends `signal` (`STOP`, `CONT`) to the server.
