@@ -8,11 +8,11 @@ use std::pin::Pin;
 
 use actix_web::dev::Payload;
 use actix_web::http::header::{AUTHORIZATION, HeaderValue};
-use actix_web::web::Data;
 use actix_web::{FromRequest, HttpMessage, HttpRequest};
-use authcore::{AuthError, Authenticator, Claims, RequiredRoles};
+use authcore::{AuthError, Claims, RequestAuthenticator, RequiredRoles};
 
 use crate::AuthRejection;
+use crate::state::request_authenticator;
 
 /// `futures_util::future::LocalBoxFuture<'static, T>`, without the dependency.
 pub(crate) type LocalBoxFuture<T> = Pin<Box<dyn Future<Output = T> + 'static>>;
@@ -21,21 +21,6 @@ pub(crate) type LocalBoxFuture<T> = Pin<Box<dyn Future<Output = T> + 'static>>;
 /// first extractor, kept in its extensions so that the token is verified and its
 /// revocation checked once a request, whatever extractors and guards it passes.
 pub(crate) struct Verified<E>(pub(crate) Claims<E>);
-
-/// Why the authenticator is missing, for the log; never sent to the client.
-const NO_AUTHENTICATOR: &str = "auth-actix: no web::Data<Authenticator<E>> in the app data \
-     for this claims type; register it with auth_actix::configure";
-
-/// The authenticator registered as app data.
-///
-/// A missing one is a configuration error that [`configure`](crate::configure) rules
-/// out; should it happen anyway, it is answered as authcore answers
-/// [`AuthError::Internal`], which logs it.
-pub(crate) fn authenticator<E: 'static>(req: &HttpRequest) -> Result<&Authenticator<E>, AuthError> {
-    req.app_data::<Data<Authenticator<E>>>()
-        .map(Data::get_ref)
-        .ok_or_else(|| AuthError::Internal(NO_AUTHENTICATOR.into()))
-}
 
 /// Every raw `Authorization` value of the request, for authcore to parse.
 pub(crate) fn authorization(req: &HttpRequest) -> impl Iterator<Item = &[u8]> {
@@ -53,7 +38,7 @@ fn stored<E: Clone + 'static>(req: &HttpRequest) -> Option<Claims<E>> {
 /// authenticated (`Ok(None)` for a request without credentials when `optional`), stored
 /// for the extractors that follow.
 async fn claims<E>(
-    auth: &Authenticator<E>,
+    requests: &RequestAuthenticator<E>,
     req: &HttpRequest,
     optional: bool,
 ) -> Result<Option<Claims<E>>, AuthError>
@@ -63,7 +48,6 @@ where
     if let Some(claims) = stored(req) {
         return Ok(Some(claims));
     }
-    let requests = auth.request_authenticator();
     let claims = if optional {
         requests
             .authenticate_headers_optional(authorization(req))
@@ -78,7 +62,10 @@ where
 }
 
 /// [`claims`] for a required authentication.
-async fn required<E>(auth: &Authenticator<E>, req: &HttpRequest) -> Result<Claims<E>, AuthError>
+async fn required<E>(
+    auth: &RequestAuthenticator<E>,
+    req: &HttpRequest,
+) -> Result<Claims<E>, AuthError>
 where
     E: Clone + Send + Sync + 'static,
 {
@@ -90,8 +77,9 @@ where
 /// The verified claims of the request's bearer token (RFC 6750 §2.1), revocation
 /// checked; the request is refused with an [`AuthRejection`] otherwise.
 ///
-/// Reads the [`Authenticator<E>`] registered as `web::Data<Authenticator<E>>` (see
-/// [`configure`](crate::configure)). Behind [`RequireAuth`](crate::RequireAuth), it takes
+/// Reads the request authenticator registered as app data by
+/// [`configure`](crate::configure) (an auth server) or [`verify_only`](crate::verify_only)
+/// (a resource server). Behind [`RequireAuth`](crate::RequireAuth), it takes
 /// the claims the guard verified instead of verifying the token again.
 ///
 /// ```
@@ -130,7 +118,7 @@ where
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let req = req.clone();
         Box::pin(async move {
-            let auth = authenticator::<E>(&req)?;
+            let auth = request_authenticator::<E>(&req)?;
             Ok(Authenticated(required(auth, &req).await?))
         })
     }
@@ -138,7 +126,7 @@ where
 
 /// Optional authentication: `None` only when the request carries no bearer credentials
 /// (no `Authorization` header, or one of another scheme; decided by
-/// [`Authenticator::authenticate_optional`]).
+/// [`RequestAuthenticator::authenticate_optional`]).
 ///
 /// A header that is malformed, or a token that is invalid, expired or
 /// revoked, refuses the request with an [`AuthRejection`], as [`Authenticated`] does.
@@ -169,7 +157,7 @@ where
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let req = req.clone();
         Box::pin(async move {
-            let auth = authenticator::<E>(&req)?;
+            let auth = request_authenticator::<E>(&req)?;
             Ok(MaybeAuthenticated(claims(auth, &req, true).await?))
         })
     }
@@ -242,7 +230,7 @@ where
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let req = req.clone();
         Box::pin(async move {
-            let auth = authenticator::<E>(&req)?;
+            let auth = request_authenticator::<E>(&req)?;
             let claims = required(auth, &req).await?;
             auth.require::<R>(&claims)?;
             Ok(Authorized {

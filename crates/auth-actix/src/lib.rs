@@ -5,6 +5,7 @@ mod error;
 mod extract;
 mod middleware;
 mod routes;
+mod state;
 #[cfg(feature = "testing")]
 mod testing;
 
@@ -13,5 +14,6 @@ pub use error::AuthRejection;
 pub use extract::{Authenticated, Authorized, MaybeAuthenticated};
 pub use middleware::{RequireAuth, RequireAuthMiddleware};
 pub use routes::{Routes, configure, routes};
+pub use state::verify_only;
 #[cfg(feature = "testing")]
 pub use testing::WithBearer;

@@ -10,7 +10,8 @@ use actix_web::{Error, HttpMessage, HttpRequest};
 use authcore::{AuthError, Claims, RequiredRoles};
 
 use crate::AuthRejection;
-use crate::extract::{LocalBoxFuture, Verified, authenticator, authorization};
+use crate::extract::{LocalBoxFuture, Verified, authorization};
+use crate::state::request_authenticator;
 
 type GuardFuture<B> = LocalBoxFuture<Result<ServiceResponse<EitherBody<B>>, Error>>;
 
@@ -35,8 +36,9 @@ type BoxedGuard<B> = Box<
 ///
 /// The verified claims are stored in the request's extensions: [`Authenticated`],
 /// [`MaybeAuthenticated`], [`Authorized`] and nested guards behind it take them from
-/// there instead of verifying the token again. Like the extractors, it reads the
-/// `web::Data<Authenticator<E>>` that [`configure`](crate::configure) registers.
+/// there instead of verifying the token again. Like the extractors, it reads the request
+/// authenticator that [`configure`](crate::configure) or
+/// [`verify_only`](crate::verify_only) registers.
 ///
 /// `R = ()` requires authentication only; the type parameter cannot be left to
 /// inference, so write `RequireAuth::<()>::new()`. For extra claims, use
@@ -179,7 +181,7 @@ where
     R: RequiredRoles,
     E: Clone + Send + Sync + 'static,
 {
-    let auth = authenticator::<E>(req)?;
+    let auth = request_authenticator::<E>(req)?;
     let earlier = req
         .extensions()
         .get::<Verified<E>>()
@@ -187,10 +189,7 @@ where
     if let Some(allowed) = earlier {
         return allowed.map(|()| None);
     }
-    let claims = auth
-        .request_authenticator()
-        .authenticate_headers(authorization(req))
-        .await?;
+    let claims = auth.authenticate_headers(authorization(req)).await?;
     auth.require::<R>(&claims)?;
     Ok(Some(claims))
 }

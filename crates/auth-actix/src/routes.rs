@@ -10,7 +10,8 @@ use authcore::http::{self, MAX_BODY_BYTES};
 use authcore::{AuthError, Authenticator};
 
 use crate::error::render;
-use crate::extract::{authenticator, authorization};
+use crate::extract::authorization;
+use crate::state::{authenticator, register};
 
 /// Registers `auth` as app data and mounts the token routes at their default paths.
 ///
@@ -170,7 +171,7 @@ impl<E: Send + Sync + 'static> Routes<E> {
     ) -> impl FnOnce(&mut ServiceConfig) {
         let auth = auth.into();
         move |cfg| {
-            cfg.app_data(auth);
+            register(cfg, auth);
             self.mount(cfg);
         }
     }

@@ -1,17 +1,16 @@
 //! The extractors: [`Authenticated`], [`MaybeAuthenticated`] and [`Authorized`].
 
-use std::fmt;
-use std::marker::PhantomData;
-use std::ops::Deref;
-use std::sync::Arc;
-
-use authcore::{AuthError, Authenticator, Claims, RequestAuthenticator, RequiredRoles};
+use authcore::{AuthError, Claims, RequestAuthenticator, RequiredRoles};
 use axum::extract::{FromRef, FromRequestParts, OptionalFromRequestParts};
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue};
+use std::fmt;
+use std::marker::PhantomData;
+use std::ops::Deref;
 
 use crate::rejection::AuthRejection;
+use crate::state::AuthState;
 
 /// Claims verified for this request, by [`RequireAuth`](crate::RequireAuth) or by the
 /// first extractor, stored in the request extensions so that the token is verified and
@@ -63,11 +62,14 @@ where
 }
 
 /// [`claims`] for a required authentication.
-async fn required<E>(parts: &mut Parts, auth: &Authenticator<E>) -> Result<Claims<E>, AuthError>
+async fn required<E>(
+    parts: &mut Parts,
+    auth: &RequestAuthenticator<E>,
+) -> Result<Claims<E>, AuthError>
 where
     E: Clone + Send + Sync + 'static,
 {
-    claims(parts, auth.request_authenticator(), false)
+    claims(parts, auth, false)
         .await?
         .ok_or(AuthError::MissingCredentials)
 }
@@ -75,8 +77,10 @@ where
 /// The verified claims of the request's bearer token (RFC 6750 §2.1), revocation
 /// checked.
 ///
-/// The authenticator comes from the router's state: `Arc<Authenticator<E>>` must
-/// implement [`FromRef`] for it, so a router without one does not compile. Behind a
+/// The request authenticator comes from the router's state: [`AuthState<E>`] must
+/// implement [`FromRef`] for it, as it does for an `Arc<Authenticator<E>>` (an auth
+/// server) and an `Arc<RequestAuthenticator<E>>` (a verify-only resource server), so a
+/// router without one does not compile. Behind a
 /// [`RequireAuth`](crate::RequireAuth) guard, the claims it verified are reused and
 /// the token is not verified again.
 ///
@@ -111,21 +115,23 @@ impl<E> Deref for Authenticated<E> {
 
 impl<S, E> FromRequestParts<S> for Authenticated<E>
 where
-    Arc<Authenticator<E>>: FromRef<S>,
+    AuthState<E>: FromRef<S>,
     S: Send + Sync,
     E: Clone + Send + Sync + 'static,
 {
     type Rejection = AuthRejection;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, AuthRejection> {
-        let auth = Arc::<Authenticator<E>>::from_ref(state);
-        Ok(Authenticated(required(parts, &auth).await?))
+        let auth = AuthState::<E>::from_ref(state);
+        Ok(Authenticated(
+            required(parts, auth.request_authenticator()).await?,
+        ))
     }
 }
 
 impl<S, E> OptionalFromRequestParts<S> for Authenticated<E>
 where
-    Arc<Authenticator<E>>: FromRef<S>,
+    AuthState<E>: FromRef<S>,
     S: Send + Sync,
     E: Clone + Send + Sync + 'static,
 {
@@ -135,7 +141,7 @@ where
         parts: &mut Parts,
         state: &S,
     ) -> Result<Option<Self>, AuthRejection> {
-        let auth = Arc::<Authenticator<E>>::from_ref(state);
+        let auth = AuthState::<E>::from_ref(state);
         let claims = claims(parts, auth.request_authenticator(), true).await?;
         Ok(claims.map(Authenticated))
     }
@@ -143,7 +149,7 @@ where
 
 /// Optional authentication: `None` only when the request carries no bearer credentials
 /// (no `Authorization` header, or one of another scheme; decided by
-/// [`Authenticator::authenticate_optional`]). A malformed header, or a token that is
+/// [`RequestAuthenticator::authenticate_optional`]). A malformed header, or a token that is
 /// invalid, expired or revoked, is still an [`AuthRejection`]: a bad token never passes
 /// for anonymous.
 ///
@@ -162,7 +168,7 @@ pub struct MaybeAuthenticated<E = ()>(pub Option<Claims<E>>);
 
 impl<S, E> FromRequestParts<S> for MaybeAuthenticated<E>
 where
-    Arc<Authenticator<E>>: FromRef<S>,
+    AuthState<E>: FromRef<S>,
     S: Send + Sync,
     E: Clone + Send + Sync + 'static,
 {
@@ -231,7 +237,7 @@ impl<R: RequiredRoles, E: fmt::Debug> fmt::Debug for Authorized<R, E> {
 
 impl<S, R, E> FromRequestParts<S> for Authorized<R, E>
 where
-    Arc<Authenticator<E>>: FromRef<S>,
+    AuthState<E>: FromRef<S>,
     S: Send + Sync,
     R: RequiredRoles,
     E: Clone + Send + Sync + 'static,
@@ -239,9 +245,10 @@ where
     type Rejection = AuthRejection;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, AuthRejection> {
-        let auth = Arc::<Authenticator<E>>::from_ref(state);
-        let claims = required(parts, &auth).await?;
-        auth.require::<R>(&claims)?;
+        let auth = AuthState::<E>::from_ref(state);
+        let requests = auth.request_authenticator();
+        let claims = required(parts, requests).await?;
+        requests.require::<R>(&claims)?;
         Ok(Authorized {
             claims,
             roles: PhantomData,

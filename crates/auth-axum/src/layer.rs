@@ -5,16 +5,16 @@ use std::fmt;
 use std::future::Future;
 use std::marker::PhantomData;
 use std::pin::Pin;
-use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use authcore::{Authenticator, RequiredRoles};
+use authcore::RequiredRoles;
 use axum::extract::Request;
 use axum::response::{IntoResponse, Response};
 use tower::{Layer, Service};
 
 use crate::extract::{Verified, authorization};
 use crate::rejection::AuthRejection;
+use crate::state::AuthState;
 
 /// A guard for a group of routes: every request must carry a valid bearer token granting
 /// the roles of `R` (`()`: any authenticated user), or it is answered with the
@@ -60,10 +60,11 @@ impl<R, E> fmt::Debug for RequireAuth<R, E> {
 }
 
 impl<R: RequiredRoles, E> RequireAuth<R, E> {
-    /// The guard's layer, authenticating with `auth`.
-    pub fn layer(auth: Arc<Authenticator<E>>) -> RequireAuthLayer<R, E> {
+    /// The guard's layer, authenticating with `auth`: an `Arc<Authenticator<E>>`, an
+    /// `Arc<RequestAuthenticator<E>>` (a verify-only service) or an [`AuthState<E>`].
+    pub fn layer(auth: impl Into<AuthState<E>>) -> RequireAuthLayer<R, E> {
         RequireAuthLayer {
-            auth,
+            auth: auth.into(),
             roles: PhantomData,
         }
     }
@@ -72,7 +73,7 @@ impl<R: RequiredRoles, E> RequireAuth<R, E> {
 /// The [`Layer`] made by [`RequireAuth::layer`].
 #[must_use]
 pub struct RequireAuthLayer<R = (), E = ()> {
-    auth: Arc<Authenticator<E>>,
+    auth: AuthState<E>,
     roles: PhantomData<fn() -> R>,
 }
 
@@ -108,7 +109,7 @@ impl<S, R, E> Layer<S> for RequireAuthLayer<R, E> {
 /// The [`Service`] of [`RequireAuthLayer`], wrapping the guarded routes.
 pub struct RequireAuthService<S, R = (), E = ()> {
     inner: S,
-    auth: Arc<Authenticator<E>>,
+    auth: AuthState<E>,
     roles: PhantomData<fn() -> R>,
 }
 
@@ -156,12 +157,12 @@ where
         let mut inner = std::mem::replace(&mut self.inner, ready);
         let auth = self.auth.clone();
         Box::pin(async move {
+            let auth = auth.request_authenticator();
             let checked = match request.extensions().get::<Verified<E>>() {
                 // An outer guard verified the token: only the roles are left to check.
                 Some(Verified(claims)) => auth.require::<R>(claims),
                 None => {
                     let verified = auth
-                        .request_authenticator()
                         .authenticate_headers(authorization(request.headers()))
                         .await;
                     match verified {

@@ -5,6 +5,7 @@ mod extract;
 mod layer;
 mod rejection;
 mod routes;
+mod state;
 #[cfg(feature = "testing")]
 mod testing;
 
@@ -13,5 +14,6 @@ pub use extract::{Authenticated, Authorized, MaybeAuthenticated};
 pub use layer::{RequireAuth, RequireAuthLayer, RequireAuthService};
 pub use rejection::AuthRejection;
 pub use routes::{RoutePaths, RoutePathsBuilder, routes};
+pub use state::AuthState;
 #[cfg(feature = "testing")]
 pub use testing::WithBearer;

@@ -5,7 +5,7 @@ use std::fmt;
 use std::marker::PhantomData;
 use std::sync::Arc;
 
-use authcore::{Authenticator, ConfigError, RequiredRoles};
+use authcore::{Authenticator, ConfigError, RequestAuthenticator, RequiredRoles};
 use rocket::fairing::{self, Fairing, Info, Kind};
 use rocket::http::uri::Origin;
 use rocket::http::{Method, Status};
@@ -15,14 +15,20 @@ use rocket::{Build, Data, Request, Rocket};
 use crate::guard::{authorize, fail_request, failure};
 
 /// Sets an application up for authentication: manages the authenticator as
-/// `Arc<Authenticator<E>>` (the guards and token routes read it; handlers can too, as
-/// `&State<Arc<Authenticator<E>>>`) and registers [`catchers`](crate::catchers) at `/`.
+/// `Arc<Authenticator<E>>` (the token routes read it; handlers can too, as
+/// `&State<Arc<Authenticator<E>>>`) and its request authenticator as
+/// `Arc<RequestAuthenticator<E>>` (the guards read it), and registers
+/// [`catchers`](crate::catchers) at `/`.
 /// They answer the requests that the guards fail, and hand every other request of their
 /// statuses to the application's own catchers (or Rocket's default); the application's
 /// other statuses are not touched.
 ///
 /// It mounts no route unless asked with [`AuthFairing::with_routes`]. Launching fails if
-/// an `Arc<Authenticator<E>>` is already managed.
+/// an `Arc<RequestAuthenticator<E>>` is already managed (the fairing was attached twice).
+///
+/// A service that only verifies the tokens of an auth server (a resource server: no
+/// users, no refresh tokens, no signing key) attaches [`AuthFairing::verify_only`]; the
+/// guards work as in the auth server.
 ///
 /// ```
 /// use std::sync::Arc;
@@ -41,7 +47,9 @@ use crate::guard::{authorize, fail_request, failure};
 /// # }
 /// ```
 pub struct AuthFairing<E = ()> {
-    auth: Arc<Authenticator<E>>,
+    /// `None` for a verify-only service.
+    auth: Option<Arc<Authenticator<E>>>,
+    requests: Arc<RequestAuthenticator<E>>,
     routes: bool,
     catchers: bool,
 }
@@ -50,6 +58,7 @@ impl<E> fmt::Debug for AuthFairing<E> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("AuthFairing")
             .field("auth", &self.auth)
+            .field("requests", &self.requests)
             .field("routes", &self.routes)
             .field("catchers", &self.catchers)
             .finish()
@@ -60,7 +69,47 @@ impl<E: Send + Sync + 'static> AuthFairing<E> {
     /// Manages `auth` and registers the catchers.
     pub fn new(auth: Arc<Authenticator<E>>) -> Self {
         AuthFairing {
-            auth,
+            requests: auth.request_authenticator().clone(),
+            auth: Some(auth),
+            routes: false,
+            catchers: true,
+        }
+    }
+
+    /// For a verify-only service: manages `requests` (the guards' request authenticator)
+    /// and registers the catchers. There is no token route to mount:
+    /// [`AuthFairing::with_routes`] makes the launch fail.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use auth_rocket::{AuthFairing, Authenticated};
+    /// use auth_rocket::authcore::{Algorithm, Jwt, KeySet, RequestAuthenticator, SigningKey};
+    ///
+    /// #[rocket::get("/whoami")]
+    /// fn whoami(user: Authenticated) -> String {
+    ///     user.sub.clone()
+    /// }
+    ///
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// // The auth server's public key (in production: its JWKS, see the auth-jwks crate).
+    /// # let signing = SigningKey::generate(Algorithm::EdDSA)?;
+    /// let public = KeySet::verify_only().with_verification_key(signing.verification_key())?;
+    /// let verifier = Jwt::builder()
+    ///     .keys(public)
+    ///     .issuer("https://auth.example.com")
+    ///     .audience("api")
+    ///     .build_verifier()?;
+    /// let requests: RequestAuthenticator = RequestAuthenticator::builder(Arc::new(verifier)).build();
+    /// let rocket = rocket::build()
+    ///     .attach(AuthFairing::verify_only(Arc::new(requests)))
+    ///     .mount("/", rocket::routes![whoami]);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn verify_only(requests: Arc<RequestAuthenticator<E>>) -> Self {
+        AuthFairing {
+            auth: None,
+            requests,
             routes: false,
             catchers: true,
         }
@@ -97,14 +146,26 @@ impl<E: Send + Sync + 'static> Fairing for AuthFairing<E> {
     }
 
     async fn on_ignite(&self, rocket: Rocket<Build>) -> fairing::Result {
-        if rocket.state::<Arc<Authenticator<E>>>().is_some() {
+        if rocket.state::<Arc<RequestAuthenticator<E>>>().is_some()
+            || rocket.state::<Arc<Authenticator<E>>>().is_some()
+        {
             rocket::log::private::error!(
-                "auth-rocket: an Arc<Authenticator> for these claims is already managed; \
+                "auth-rocket: an authenticator for these claims is already managed; \
                  attach AuthFairing once and do not manage the authenticator yourself"
             );
             return Err(rocket);
         }
-        let mut rocket = rocket.manage(self.auth.clone());
+        if self.routes && self.auth.is_none() {
+            rocket::log::private::error!(
+                "auth-rocket: AuthFairing::verify_only has no token routes to mount; \
+                 the token routes need AuthFairing::new"
+            );
+            return Err(rocket);
+        }
+        let mut rocket = rocket.manage(self.requests.clone());
+        if let Some(auth) = &self.auth {
+            rocket = rocket.manage(auth.clone());
+        }
         if self.catchers {
             rocket = rocket.register("/", crate::catchers());
         }
@@ -254,7 +315,7 @@ impl<E: Send + Sync + 'static> Fairing for ManagedCheck<E> {
     }
 
     async fn on_ignite(&self, rocket: Rocket<Build>) -> fairing::Result {
-        if rocket.state::<Arc<Authenticator<E>>>().is_some() {
+        if rocket.state::<Arc<RequestAuthenticator<E>>>().is_some() {
             Ok(rocket)
         } else {
             rocket::log::private::error!(

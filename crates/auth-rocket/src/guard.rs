@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 
 use authcore::http::{ErrorResponse, error_response};
-use authcore::{AuthError, Authenticator, Claims, RequiredRoles};
+use authcore::{AuthError, Authenticator, Claims, RequestAuthenticator, RequiredRoles};
 use rocket::http::Status;
 use rocket::request::{FromRequest, Outcome, Request};
 use rocket::{Ignite, Rocket, Sentinel};
@@ -69,7 +69,8 @@ pub(crate) fn reject<'r>(req: &'r Request<'_>, error: impl FnOnce() -> AuthError
     })
 }
 
-/// The authenticator that [`AuthFairing`](crate::AuthFairing) manages.
+/// The authenticator that [`AuthFairing::new`](crate::AuthFairing::new) manages, for the
+/// token routes.
 pub(crate) fn authenticator<'r, E>(req: &'r Request<'_>) -> Result<&'r Authenticator<E>, AuthError>
 where
     E: Send + Sync + 'static,
@@ -79,15 +80,36 @@ where
         .map(|auth| &**auth)
         .ok_or_else(|| {
             AuthError::Internal(
-                "no authenticator for these claims is managed: attach auth_rocket::AuthFairing"
+                "no authenticator for these claims is managed: attach auth_rocket::AuthFairing::new"
                     .into(),
             )
         })
 }
 
-/// `true` if Rocket manages no `Arc<Authenticator<E>>`: the sentinels' check.
-fn unmanaged<E: Send + Sync + 'static>(rocket: &Rocket<Ignite>) -> bool {
-    rocket.state::<Arc<Authenticator<E>>>().is_none()
+/// The request authenticator that [`AuthFairing`](crate::AuthFairing) manages (both
+/// [`AuthFairing::new`](crate::AuthFairing::new) and
+/// [`AuthFairing::verify_only`](crate::AuthFairing::verify_only) do): what the guards
+/// authenticate with.
+pub(crate) fn request_authenticator<'r, E>(
+    req: &'r Request<'_>,
+) -> Result<&'r RequestAuthenticator<E>, AuthError>
+where
+    E: Send + Sync + 'static,
+{
+    req.rocket()
+        .state::<Arc<RequestAuthenticator<E>>>()
+        .map(|requests| &**requests)
+        .ok_or_else(|| {
+            AuthError::Internal(
+                "no request authenticator for these claims is managed: attach auth_rocket::AuthFairing"
+                    .into(),
+            )
+        })
+}
+
+/// `true` if Rocket manages no `Arc<RequestAuthenticator<E>>`: the sentinels' check.
+pub(crate) fn unmanaged<E: Send + Sync + 'static>(rocket: &Rocket<Ignite>) -> bool {
+    rocket.state::<Arc<RequestAuthenticator<E>>>().is_none()
 }
 
 /// Every raw `Authorization` value of the request, for authcore to parse: several are
@@ -96,7 +118,8 @@ pub(crate) fn authorization<'r>(req: &'r Request<'_>) -> impl Iterator<Item = &'
     req.headers().get("Authorization").map(str::as_bytes)
 }
 
-/// Authenticates the request once, through [`Authenticator::authenticate`], and caches
+/// Authenticates the request once, through
+/// [`RequestAuthenticator::authenticate_headers`], and caches
 /// the claims or the rejection.
 pub(crate) async fn authenticate<'r, E>(
     req: &'r Request<'_>,
@@ -106,12 +129,8 @@ where
 {
     let verified = req
         .local_cache_async(async {
-            let result = match authenticator::<E>(req) {
-                Ok(auth) => {
-                    auth.request_authenticator()
-                        .authenticate_headers(authorization(req))
-                        .await
-                }
+            let result = match request_authenticator::<E>(req) {
+                Ok(requests) => requests.authenticate_headers(authorization(req)).await,
                 Err(e) => Err(e),
             };
             match result {
@@ -141,7 +160,7 @@ where
     E: Send + Sync + 'static,
 {
     let claims = authenticate::<E>(req).await?;
-    let allowed = authenticator::<E>(req).and_then(|auth| auth.require::<R>(claims));
+    let allowed = request_authenticator::<E>(req).and_then(|auth| auth.require::<R>(claims));
     match allowed {
         Ok(()) => Ok(claims),
         Err(e) => Err(reject(req, || e)),
@@ -157,7 +176,9 @@ fn fail<'r, T>(req: &Request<'_>, rejection: &'r Rejection) -> Outcome<T, &'r Au
 /// The verified claims of the request's bearer token (RFC 6750 §2.1), revocation
 /// checked: a request guard.
 ///
-/// It reads the `Arc<Authenticator<E>>` that [`AuthFairing`](crate::AuthFairing) manages.
+/// It reads the `Arc<RequestAuthenticator<E>>` that [`AuthFairing`](crate::AuthFairing)
+/// manages, for an auth server ([`AuthFairing::new`](crate::AuthFairing::new)) and a
+/// verify-only resource server ([`AuthFairing::verify_only`](crate::AuthFairing::verify_only)) alike.
 /// A failure is never a forward: the guard records the [`AuthError`] in the request-local
 /// cache and fails with its status (`401`, `400`, `503`, …), and the catchers that
 /// [`AuthFairing`](crate::AuthFairing) registers answer with the `WWW-Authenticate`
@@ -260,7 +281,7 @@ where
     async fn from_request(req: &'r Request<'_>) -> Outcome<Self, Self::Error> {
         match authenticate::<E>(req).await {
             Ok(claims) => Outcome::Success(MaybeAuthenticated(Some(Claims::clone(claims)))),
-            // The core's rule (as in `Authenticator::authenticate_optional`): no bearer
+            // The core's rule (as in `RequestAuthenticator::authenticate_optional`): no bearer
             // credentials is anonymous; a bad bearer credential is not.
             Err(rejection) if rejection.error.is_anonymous() => {
                 Outcome::Success(MaybeAuthenticated(None))
@@ -277,7 +298,7 @@ impl<E: Send + Sync + 'static> Sentinel for MaybeAuthenticated<E> {
 }
 
 /// Authenticated and granted the roles of `R` (declared with [`authcore::role!`]; a tuple
-/// requires all of its members), checked by [`Authenticator::require`].
+/// requires all of its members), checked by [`RequestAuthenticator::require`].
 ///
 /// Fails as [`Authenticated`] does, and with `403` and `WWW-Authenticate: Bearer
 /// error="insufficient_scope"` (RFC 6750 §3.1) when a role is missing. It reuses the

@@ -37,20 +37,35 @@ fn table_app(t: &TestAuth) -> impl FnOnce(&mut ServiceConfig) {
     let auth = t.auth.clone();
     move |cfg| {
         auth_actix::configure(auth)(cfg);
-        cfg.route("/me", web::get().to(me))
-            .route("/admin", web::get().to(admin))
-            .route("/maybe", web::get().to(maybe))
-            .service(
-                web::scope("/group")
-                    .wrap(RequireAuth::<()>::new())
-                    .route("/ping", web::get().to(pong)),
-            )
-            .service(
-                web::scope("/admin-group")
-                    .wrap(RequireAuth::<Admin>::new())
-                    .route("/ping", web::get().to(pong)),
-            );
+        extractor_routes(cfg);
     }
+}
+
+/// The app of a verify-only service on `t.auth`'s request authenticator: the extractor
+/// and guard routes, no token route, no `Authenticator` in the app data.
+fn verify_only_app(t: &TestAuth) -> impl FnOnce(&mut ServiceConfig) {
+    let requests = t.auth.request_authenticator().clone();
+    move |cfg| {
+        auth_actix::verify_only(requests)(cfg);
+        extractor_routes(cfg);
+    }
+}
+
+/// The routes of the table that authenticate.
+fn extractor_routes(cfg: &mut ServiceConfig) {
+    cfg.route("/me", web::get().to(me))
+        .route("/admin", web::get().to(admin))
+        .route("/maybe", web::get().to(maybe))
+        .service(
+            web::scope("/group")
+                .wrap(RequireAuth::<()>::new())
+                .route("/ping", web::get().to(pong)),
+        )
+        .service(
+            web::scope("/admin-group")
+                .wrap(RequireAuth::<Admin>::new())
+                .route("/ping", web::get().to(pong)),
+        );
 }
 
 /// A case table request as an actix test request; header values go in as raw bytes.

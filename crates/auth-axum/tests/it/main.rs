@@ -9,11 +9,12 @@ mod table;
 
 use std::sync::Arc;
 
-use auth_axum::authcore::Authenticator;
 use auth_axum::authcore::testing::adapter::{self, Admin};
-use auth_axum::{Authenticated, Authorized, MaybeAuthenticated, RequireAuth, routes};
+use auth_axum::authcore::{Authenticator, RequestAuthenticator};
+use auth_axum::{AuthState, Authenticated, Authorized, MaybeAuthenticated, RequireAuth, routes};
 use axum::Router;
 use axum::body::Body;
+use axum::extract::FromRef;
 use axum::http::{Request, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -46,22 +47,38 @@ async fn pong() -> Response {
     json_response(&json!({"pong": true}))
 }
 
-/// The app of the shared case table (see `authcore::testing::adapter`).
+/// The app of the shared case table (see `authcore::testing::adapter`): the extractor
+/// and guard routes, and the token routes.
 fn app(auth: Arc<Authenticator>) -> Router {
+    extractor_routes(AuthState::from(&auth))
+        .merge(routes())
+        .with_state(auth)
+}
+
+/// The app of a verify-only service: the extractor and guard routes, with only the
+/// request authenticator in the state.
+fn verify_only_app(requests: Arc<RequestAuthenticator>) -> Router {
+    extractor_routes(AuthState::new(requests.clone())).with_state(requests)
+}
+
+/// The routes of the table that authenticate, for any state holding an [`AuthState`].
+fn extractor_routes<S>(auth: AuthState) -> Router<S>
+where
+    AuthState: FromRef<S>,
+    S: Clone + Send + Sync + 'static,
+{
     let group = Router::new()
         .route("/group/ping", get(pong))
         .route_layer(RequireAuth::<()>::layer(auth.clone()));
     let admin_group = Router::new()
         .route("/admin-group/ping", get(pong))
-        .route_layer(RequireAuth::<Admin>::layer(auth.clone()));
+        .route_layer(RequireAuth::<Admin>::layer(auth));
     Router::new()
         .route("/me", get(me))
         .route("/admin", get(admin))
         .route("/maybe", get(maybe))
         .merge(group)
         .merge(admin_group)
-        .merge(routes())
-        .with_state(auth)
 }
 
 /// Sends `request` through `router` and collects what came back.

@@ -2,18 +2,34 @@
 
 use auth_axum::WithBearer;
 use auth_axum::authcore::testing::TestAuth;
-use auth_axum::authcore::testing::adapter::{cases, check_side_effects};
+use auth_axum::authcore::testing::adapter::{self, cases, check_side_effects, verify_only_cases};
 use axum::body::Body;
 use axum::http::{HeaderName, HeaderValue, Request};
 
-use crate::{app, body_json, get_request, send};
+use crate::{app, body_json, get_request, send, verify_only_app};
 
 #[tokio::test]
 async fn every_row_of_the_shared_table() {
     let t = TestAuth::new();
     let router = app(t.auth.clone());
     let table = cases(&t).await;
-    for case in &table {
+    run(&router, &table).await;
+    check_side_effects(&t, &table).await;
+}
+
+/// The rows of the extractors and guards, in a service whose state holds only the
+/// request authenticator (no users, no refresh tokens, no signing key).
+#[tokio::test]
+async fn every_extractor_row_in_a_verify_only_service() {
+    let t = TestAuth::new();
+    let router = verify_only_app(t.auth.request_authenticator().clone());
+    let table = verify_only_cases(&t).await;
+    assert!(table.len() > 10, "only {} rows", table.len());
+    run(&router, &table).await;
+}
+
+async fn run(router: &axum::Router, table: &[adapter::Case]) {
+    for case in table {
         let r = &case.request;
         let mut request = Request::builder().method(r.method).uri(r.path);
         for (name, value) in &r.headers {
@@ -24,9 +40,8 @@ async fn every_row_of_the_shared_table() {
             );
         }
         let request = request.body(Body::from(r.body.clone())).unwrap();
-        case.check(&send(&router, request).await);
+        case.check(&send(router, request).await);
     }
-    check_side_effects(&t, &table).await;
 }
 
 #[tokio::test]

@@ -173,6 +173,32 @@ async fn managing_the_authenticator_twice_aborts_the_launch() {
 }
 
 #[tokio::test]
+async fn a_verify_only_fairing_mounts_no_token_route_and_refuses_with_routes() {
+    let t = TestAuth::new();
+    let requests = t.auth.request_authenticator().clone();
+    let rocket =
+        rocket::custom(quiet()).attach(AuthFairing::verify_only(requests.clone()).with_routes());
+    let error = Client::tracked(rocket).await.expect_err("launched");
+    assert!(matches!(error.kind(), ErrorKind::FailedFairings(_)));
+
+    // Without routes it launches; the guards work, no token route exists, and no
+    // `Authenticator` is managed.
+    let rocket = rocket::custom(quiet())
+        .attach(AuthFairing::verify_only(requests))
+        .mount("/", rocket::routes![crate::me]);
+    let client = client(rocket).await;
+    assert!(client.rocket().state::<Arc<Authenticator>>().is_none());
+    let response = client.post("/token").dispatch().await;
+    assert_eq!(response.status(), Status::NotFound);
+    let response = client
+        .get("/me")
+        .with_bearer(&t, "user-1", &[])
+        .dispatch()
+        .await;
+    assert_eq!(response.status(), Status::Ok);
+}
+
+#[tokio::test]
 async fn the_group_guard_matches_segments_as_the_router_does() {
     let t = TestAuth::new();
     let rocket = app(t.auth.clone()).mount("/", rocket::routes![groupie]);

@@ -8,7 +8,7 @@ mod token_routes;
 use std::sync::Arc;
 
 use auth_rocket::authcore::testing::adapter::Admin;
-use auth_rocket::authcore::{Authenticator, Claims};
+use auth_rocket::authcore::{Authenticator, Claims, RequestAuthenticator};
 use auth_rocket::{AuthFairing, Authenticated, Authorized, MaybeAuthenticated, RequireAuth};
 use rocket::http::ContentType;
 use rocket::local::asynchronous::{Client, LocalResponse};
@@ -48,8 +48,18 @@ fn ping() -> Json {
 
 /// The application of `authcore::testing::adapter`'s table, on `auth`.
 fn app(auth: Arc<Authenticator>) -> Rocket<Build> {
-    rocket::custom(quiet())
-        .attach(AuthFairing::new(auth).with_routes())
+    extractor_routes(rocket::custom(quiet()).attach(AuthFairing::new(auth).with_routes()))
+}
+
+/// The application of a verify-only service on `requests`: the guard routes, no token
+/// route, no `Authenticator` managed.
+fn verify_only_app(requests: Arc<RequestAuthenticator>) -> Rocket<Build> {
+    extractor_routes(rocket::custom(quiet()).attach(AuthFairing::verify_only(requests)))
+}
+
+/// The routes of the table that authenticate.
+fn extractor_routes(rocket: Rocket<Build>) -> Rocket<Build> {
+    rocket
         .attach(RequireAuth::<()>::prefix("/group"))
         .attach(RequireAuth::<Admin>::prefix("/admin-group"))
         .mount("/", rocket::routes![me, admin, maybe])

@@ -493,11 +493,6 @@ pub async fn cases(t: &TestAuth) -> Vec<Case> {
             &AuthError::InvalidRequest,
         ),
         Case::error(
-            "register, JSON array",
-            Request::json("/users", &json!(["array@example.com", PASSWORD])),
-            &AuthError::InvalidRequest,
-        ),
-        Case::error(
             "register, unsupported content type",
             Request::post(
                 "/users",
