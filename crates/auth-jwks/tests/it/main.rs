@@ -7,9 +7,10 @@ mod discovery;
 mod outages;
 mod verify;
 
+use std::cell::RefCell;
 use std::io;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, Once};
 use std::time::Duration;
 
 use auth_jwks::JwksVerifier;
@@ -286,9 +287,21 @@ pub(crate) async fn eventually(within: Duration, mut check: impl FnMut() -> bool
 #[derive(Clone, Default)]
 pub(crate) struct Logs(Arc<Mutex<Vec<u8>>>);
 
-impl io::Write for Logs {
+thread_local! {
+    /// Where the events of this thread go: the capture of the test running on it.
+    static CAPTURE: RefCell<Option<Logs>> = const { RefCell::new(None) };
+}
+
+/// Writes to this thread's capture, if there is one.
+struct ThreadWriter;
+
+impl io::Write for ThreadWriter {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
+        CAPTURE.with_borrow(|capture| {
+            if let Some(logs) = capture {
+                logs.0.lock().unwrap().extend_from_slice(buf);
+            }
+        });
         Ok(buf.len())
     }
 
@@ -297,15 +310,32 @@ impl io::Write for Logs {
     }
 }
 
+/// Ends a capture.
+pub(crate) struct CaptureGuard;
+
+impl Drop for CaptureGuard {
+    fn drop(&mut self) {
+        CAPTURE.with_borrow_mut(|capture| *capture = None);
+    }
+}
+
 impl Logs {
     /// Captures the events of this thread (and so of a current-thread runtime's tasks).
-    pub(crate) fn capture() -> (Logs, tracing::subscriber::DefaultGuard) {
+    ///
+    /// One global subscriber writes to the capture of the emitting thread: with a
+    /// subscriber per thread (`set_default`), tracing may cache a callsite as
+    /// uninteresting while another thread registers it, and lose its events.
+    pub(crate) fn capture() -> (Logs, CaptureGuard) {
+        static GLOBAL: Once = Once::new();
+        GLOBAL.call_once(|| {
+            let subscriber = tracing_subscriber::fmt()
+                .with_writer(|| ThreadWriter)
+                .finish();
+            tracing::subscriber::set_global_default(subscriber).unwrap();
+        });
         let logs = Logs::default();
-        let writer = logs.clone();
-        let subscriber = tracing_subscriber::fmt()
-            .with_writer(move || writer.clone())
-            .finish();
-        (logs, tracing::subscriber::set_default(subscriber))
+        CAPTURE.with_borrow_mut(|capture| *capture = Some(logs.clone()));
+        (logs, CaptureGuard)
     }
 
     pub(crate) fn text(&self) -> String {
