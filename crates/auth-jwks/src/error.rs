@@ -22,10 +22,12 @@ pub enum JwksError {
     #[error("invalid JWKS verifier configuration: {0}")]
     Config(String),
     /// The request failed: connection refused, TLS, timeout, or the body broke off.
-    #[error("fetching {url} failed: {source}")]
+    #[error("fetching {url} failed: {detail}")]
     Http {
         /// The URL fetched.
         url: String,
+        /// The client's error and its causes, as one line.
+        detail: String,
         /// The client's error.
         #[source]
         source: Box<dyn StdError + Send + Sync>,
@@ -74,10 +76,21 @@ pub enum JwksError {
 
 impl JwksError {
     pub(crate) fn http(url: &str, e: reqwest::Error) -> Self {
+        // The URL is already in our message.
+        let e = e.without_url();
+        // reqwest's message alone ("error sending request") hides the cause that matters
+        // (connection refused, timed out, certificate unknown).
+        let mut detail = e.to_string();
+        let mut cause = e.source();
+        while let Some(c) = cause {
+            detail.push_str(": ");
+            detail.push_str(&c.to_string());
+            cause = c.source();
+        }
         JwksError::Http {
             url: url.to_owned(),
-            // The URL is already in our message.
-            source: Box::new(e.without_url()),
+            detail,
+            source: Box::new(e),
         }
     }
 }

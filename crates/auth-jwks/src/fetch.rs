@@ -36,11 +36,14 @@ pub(crate) fn client(timeout: Duration) -> Result<reqwest::Client, JwksError> {
 
 /// Parses an absolute `http` or `https` URL.
 pub(crate) fn http_url(url: &str) -> Result<Url, JwksError> {
-    let bad = |reason| JwksError::BadUrl {
+    let parsed = Url::parse(url).map_err(|_| JwksError::BadUrl {
         url: url.to_owned(),
+        reason: "not an absolute URL",
+    })?;
+    let bad = |reason| JwksError::BadUrl {
+        url: redacted(&parsed),
         reason,
     };
-    let parsed = Url::parse(url).map_err(|_| bad("not an absolute URL"))?;
     if !matches!(parsed.scheme(), "http" | "https") {
         return Err(bad("the scheme must be http or https"));
     }
@@ -58,10 +61,10 @@ pub(crate) struct Fetched {
 
 /// GETs `url`, reading at most [`MAX_BODY`] bytes of a `200 OK` answer.
 pub(crate) async fn get(client: &reqwest::Client, url: &Url) -> Result<Fetched, JwksError> {
-    let name = url.as_str();
+    let name = &redacted(url);
     let mut response = client
         .get(url.clone())
-        .header(ACCEPT, "application/json")
+        .header(ACCEPT, "application/jwk-set+json, application/json")
         .send()
         .await
         .map_err(|e| JwksError::http(name, e))?;
@@ -100,8 +103,21 @@ pub(crate) async fn get(client: &reqwest::Client, url: &Url) -> Result<Fetched, 
     Ok(Fetched { body, max_age })
 }
 
-/// The `max-age` of a `Cache-Control` header; `no-cache` and `no-store` count as 0.
-/// Unparsable headers are ignored.
+/// `url` as it may be shown: a password in it is replaced.
+pub(crate) fn redacted(url: &Url) -> String {
+    if url.password().is_none() {
+        return url.to_string();
+    }
+    let mut shown = url.clone();
+    // Only URLs with a host can carry a password, and those accept a new one.
+    let _ = shown.set_password(Some("redacted"));
+    shown.to_string()
+}
+
+/// The `max-age` of a `Cache-Control` header. `None` (the default lifetime applies) when
+/// there is none, or when the server forbids caching (`no-cache`, `no-store`,
+/// `max-age=0`): the keys must be kept anyway, and fetching them for every request would
+/// be worse than keeping them a while. Unparsable directives are ignored.
 pub(crate) fn max_age(headers: &HeaderMap) -> Option<Duration> {
     let mut found = None;
     for value in headers.get_all(CACHE_CONTROL) {
@@ -113,7 +129,7 @@ pub(crate) fn max_age(headers: &HeaderMap) -> Option<Duration> {
                 None => (directive, None),
             };
             if name.eq_ignore_ascii_case("no-cache") || name.eq_ignore_ascii_case("no-store") {
-                return Some(Duration::ZERO);
+                return None;
             }
             if name.eq_ignore_ascii_case("max-age")
                 && let Some(secs) = arg.and_then(|a| a.parse::<u64>().ok())
@@ -122,7 +138,7 @@ pub(crate) fn max_age(headers: &HeaderMap) -> Option<Duration> {
             }
         }
     }
-    found
+    found.filter(|age| !age.is_zero())
 }
 
 /// The members of an OpenID Provider's metadata that are read (OpenID Connect Discovery
@@ -150,7 +166,7 @@ pub(crate) async fn discover(
     issuer: &str,
 ) -> Result<Url, JwksError> {
     let bad = |reason: String| JwksError::BadDiscovery {
-        url: url.to_string(),
+        url: redacted(url),
         reason,
     };
     let fetched = get(client, url).await.map_err(|e| match e {
@@ -198,10 +214,9 @@ mod tests {
             max_age(&headers(&["Max-Age = \"7\""])),
             Some(Duration::from_secs(7))
         );
-        assert_eq!(
-            max_age(&headers(&["max-age=60", "no-cache"])),
-            Some(Duration::ZERO)
-        );
+        assert_eq!(max_age(&headers(&["max-age=60", "no-cache"])), None);
+        assert_eq!(max_age(&headers(&["no-store"])), None);
+        assert_eq!(max_age(&headers(&["max-age=0"])), None);
         assert_eq!(max_age(&headers(&["max-age=-1"])), None);
         assert_eq!(max_age(&headers(&["max-age=lots"])), None);
     }
@@ -222,6 +237,8 @@ mod tests {
                 "{bad}"
             );
         }
+        let secret = Url::parse("https://user:pw@a.example/jwks").unwrap();
+        assert_eq!(redacted(&secret), "https://user:redacted@a.example/jwks");
         assert_eq!(
             discovery_url("https://a.example/realms/x/")
                 .map(String::from)

@@ -192,6 +192,7 @@ impl JwksVerifierBuilder {
             }
         };
         let inner = Arc::new(Inner {
+            shown_url: fetch::redacted(&url),
             url,
             issuer,
             audience,
@@ -256,9 +257,9 @@ impl JwksVerifier {
         self.inner.fetches.load(Ordering::Relaxed)
     }
 
-    /// The URL of the JWKS.
+    /// The URL of the JWKS (a password in it replaced).
     pub fn url(&self) -> &str {
-        self.inner.url.as_str()
+        &self.inner.shown_url
     }
 
     /// The `kid`s of the keys in use; empty while there are none.
@@ -289,7 +290,7 @@ impl Drop for JwksVerifier {
 impl fmt::Debug for JwksVerifier {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("JwksVerifier")
-            .field("url", &self.inner.url.as_str())
+            .field("url", &self.inner.shown_url)
             .field("issuer", &self.inner.issuer)
             .field("audience", &self.inner.audience)
             .field("kids", &self.kids())
@@ -362,6 +363,8 @@ struct Keys {
 /// What the verifier and its background task share.
 struct Inner {
     url: Url,
+    /// `url` for errors, logs and `Debug`, without a password.
+    shown_url: String,
     issuer: String,
     audience: String,
     cooldown: Duration,
@@ -413,7 +416,7 @@ impl Inner {
                     target: "auth_jwks",
                     event = "jwks_fetched",
                     keys = count,
-                    url = %self.url,
+                    url = %self.shown_url,
                     max_age_secs = max_age.as_secs(),
                 );
                 Ok(())
@@ -423,7 +426,7 @@ impl Inner {
                 warn!(
                     target: "auth_jwks",
                     event = "jwks_fetch_failed",
-                    url = %self.url,
+                    url = %self.shown_url,
                     error = %e,
                     kept_keys = self.keys().map_or(0, |k| k.kids.len()),
                 );
@@ -434,7 +437,7 @@ impl Inner {
 
     async fn fetch_keys(&self) -> Result<(Keys, Option<Duration>), JwksError> {
         let fetched = fetch::get(&self.client, &self.url).await?;
-        let url = || self.url.to_string();
+        let url = || self.shown_url.clone();
         let set = KeySet::from_jwks(&fetched.body).map_err(|e| match e {
             ConfigError::InvalidJwks("no usable signature key") => {
                 JwksError::NoUsableKey { url: url() }
