@@ -7,7 +7,8 @@ use std::sync::{Arc, Mutex, PoisonError, RwLock, Weak};
 use std::time::Duration;
 
 use authcore::{
-    AuthError, Claims, ConfigError, JwtBuilder, JwtVerifier, KeyRefresh, KeySet, TokenVerifier,
+    Algorithm, AuthError, Claims, ConfigError, JwtBuilder, JwtVerifier, KeyRefresh, KeySet,
+    SigningKey, TokenVerifier,
 };
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -174,7 +175,8 @@ impl JwksVerifierBuilder {
     ///
     /// # Errors
     /// [`JwksError::Config`] without an issuer or an audience, [`JwksError::BadUrl`] for a
-    /// URL that is not `http(s)`, a discovery error, and — unless
+    /// URL that is not `http(s)`, [`JwksError::Config`] too for a profile that
+    /// [`configure`](Self::configure) made invalid, a discovery error, and — unless
     /// [`start_without_keys`](Self::start_without_keys) — the error of the first fetch.
     pub async fn build(self) -> Result<JwksVerifier, JwksError> {
         let issuer = self
@@ -183,22 +185,26 @@ impl JwksVerifierBuilder {
         let audience = self
             .audience
             .ok_or_else(|| JwksError::Config("an audience is required".to_owned()))?;
+        let profile = Profile {
+            issuer,
+            audience,
+            configure: self.configure,
+        };
+        profile.check()?;
         let client = fetch::client(self.timeout)?;
         let url = match &self.source {
             Source::Jwks(url) => fetch::http_url(url)?,
             Source::Discovery(issuer_url) => {
                 let discovery = fetch::discovery_url(issuer_url)?;
-                fetch::discover(&client, &discovery, &issuer).await?
+                fetch::discover(&client, &discovery, &profile.issuer).await?
             }
         };
         let inner = Arc::new(Inner {
             shown_url: fetch::redacted(&url),
             url,
-            issuer,
-            audience,
+            profile,
             cooldown: self.cooldown,
             default_max_age: self.default_max_age,
-            configure: self.configure,
             client,
             current: RwLock::new(None),
             last_fetch: tokio::sync::Mutex::new(None),
@@ -291,8 +297,8 @@ impl fmt::Debug for JwksVerifier {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("JwksVerifier")
             .field("url", &self.inner.shown_url)
-            .field("issuer", &self.inner.issuer)
-            .field("audience", &self.inner.audience)
+            .field("issuer", &self.inner.profile.issuer)
+            .field("audience", &self.inner.profile.audience)
             .field("kids", &self.kids())
             .field("cooldown", &self.inner.cooldown)
             .field("fetches", &self.fetches())
@@ -316,7 +322,7 @@ impl<E: DeserializeOwned> TokenVerifier<E> for JwksVerifier {
     }
 
     fn refresh_keys<'a>(&'a self, token: &'a str) -> Option<KeyRefresh<'a>> {
-        if unverified_issuer(token).as_deref() != Some(self.inner.issuer.as_str()) {
+        if unverified_issuer(token).as_deref() != Some(self.inner.profile.issuer.as_str()) {
             return None;
         }
         Some(Box::pin(async move {
@@ -354,6 +360,37 @@ fn unverified_issuer(token: &str) -> Option<String> {
     payload.iss.map(Cow::into_owned)
 }
 
+/// What the verifiers built for each key set require of tokens.
+struct Profile {
+    issuer: String,
+    audience: String,
+    configure: Option<Configure>,
+}
+
+impl Profile {
+    /// A verifier of this profile over `keys`.
+    fn verifier(&self, keys: KeySet) -> Result<JwtVerifier, JwksError> {
+        let mut builder = JwtVerifier::builder()
+            .issuer(self.issuer.clone())
+            .audience(self.audience.clone());
+        if let Some(configure) = &self.configure {
+            builder = configure(builder);
+        }
+        builder
+            .keys(keys)
+            .build_verifier()
+            .map_err(|e| JwksError::Config(e.to_string()))
+    }
+
+    /// Builds a verifier over a throwaway key, so that a profile that can never work
+    /// (a negative leeway, say) fails the build instead of every fetch.
+    fn check(&self) -> Result<(), JwksError> {
+        let key =
+            SigningKey::generate(Algorithm::EdDSA).map_err(|e| JwksError::Config(e.to_string()))?;
+        self.verifier(KeySet::new(key)).map(drop)
+    }
+}
+
 /// The keys in use.
 struct Keys {
     verifier: Arc<JwtVerifier>,
@@ -365,11 +402,9 @@ struct Inner {
     url: Url,
     /// `url` for errors, logs and `Debug`, without a password.
     shown_url: String,
-    issuer: String,
-    audience: String,
+    profile: Profile,
     cooldown: Duration,
     default_max_age: Duration,
-    configure: Option<Configure>,
     client: reqwest::Client,
     /// The keys in use, replaced whole by each successful fetch.
     current: RwLock<Option<Arc<Keys>>>,
@@ -452,16 +487,7 @@ impl Inner {
             .iter()
             .map(|k| k.kid().to_owned())
             .collect();
-        let mut builder = JwtVerifier::builder()
-            .issuer(self.issuer.clone())
-            .audience(self.audience.clone());
-        if let Some(configure) = &self.configure {
-            builder = configure(builder);
-        }
-        let verifier = builder
-            .keys(set)
-            .build_verifier()
-            .map_err(|e| JwksError::Config(e.to_string()))?;
+        let verifier = self.profile.verifier(set)?;
         Ok((
             Keys {
                 verifier: Arc::new(verifier),

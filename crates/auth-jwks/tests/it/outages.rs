@@ -176,6 +176,16 @@ async fn without_start_without_keys_build_fails() {
             .expect_err(what);
         assert!(matches!(err, JwksError::BadUrl { .. }), "{what}: {err:?}");
     }
+    let err = JwksVerifier::builder(closed_url().await)
+        .issuer(ISS)
+        .audience(AUD)
+        .configure(|b| b.leeway(authcore::time::Duration::seconds(-1)))
+        .start_without_keys(true)
+        .build()
+        .await
+        .expect_err("an invalid profile fails even without keys");
+    assert!(matches!(err, JwksError::Config(_)), "{err:?}");
+    assert!(err.to_string().contains("leeway"), "{err}");
     let err = JwksVerifier::builder(server.url())
         .audience(AUD)
         .build()
