@@ -316,13 +316,13 @@ impl<E: DeserializeOwned> TokenVerifier<E> for JwksVerifier {
 
     fn leeway(&self) -> authcore::time::Duration {
         match self.inner.keys() {
-            Some(keys) => TokenVerifier::<E>::leeway(&*keys.verifier),
+            Some(keys) => TokenVerifier::<E>::leeway(&keys.verifier),
             None => authcore::DEFAULT_REVOCATION_LEEWAY,
         }
     }
 
     fn refresh_keys<'a>(&'a self, token: &'a str) -> Option<KeyRefresh<'a>> {
-        if unverified_issuer(token).as_deref() != Some(self.inner.profile.issuer.as_str()) {
+        if !names_issuer(token, &self.inner.profile.issuer) {
             return None;
         }
         Some(Box::pin(async move {
@@ -338,26 +338,29 @@ impl<E: DeserializeOwned> TokenVerifier<E> for JwksVerifier {
     }
 }
 
-/// The `iss` of a token's payload, unverified; `None` if the token is not a JWS whose
-/// payload is a JSON object with a string `iss`.
-fn unverified_issuer(token: &str) -> Option<String> {
+/// Whether the unverified payload of `token` has `issuer` as its `iss`: `false` unless
+/// the token is a JWS whose payload is a JSON object with a string `iss`. The payload is
+/// decoded and parsed, nothing else is read, and no signature is checked.
+fn names_issuer(token: &str, issuer: &str) -> bool {
     #[derive(Deserialize)]
     struct Payload<'a> {
         #[serde(borrow)]
         iss: Option<Cow<'a, str>>,
     }
     if token.len() > MAX_TOKEN_LEN {
-        return None;
+        return false;
     }
     let mut parts = token.split('.');
-    let (_header, payload, _signature, None) =
-        (parts.next()?, parts.next()?, parts.next()?, parts.next())
+    let (Some(_header), Some(payload), Some(_signature), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
     else {
-        return None;
+        return false;
     };
-    let json = URL_SAFE_NO_PAD.decode(payload).ok()?;
-    let payload: Payload<'_> = serde_json::from_slice(&json).ok()?;
-    payload.iss.map(Cow::into_owned)
+    let Ok(json) = URL_SAFE_NO_PAD.decode(payload) else {
+        return false;
+    };
+    serde_json::from_slice::<Payload<'_>>(&json)
+        .is_ok_and(|p| p.iss.is_some_and(|iss| iss == issuer))
 }
 
 /// What the verifiers built for each key set require of tokens.
@@ -393,7 +396,7 @@ impl Profile {
 
 /// The keys in use.
 struct Keys {
-    verifier: Arc<JwtVerifier>,
+    verifier: JwtVerifier,
     kids: Vec<String>,
 }
 
@@ -488,13 +491,7 @@ impl Inner {
             .map(|k| k.kid().to_owned())
             .collect();
         let verifier = self.profile.verifier(set)?;
-        Ok((
-            Keys {
-                verifier: Arc::new(verifier),
-                kids,
-            },
-            fetched.max_age,
-        ))
+        Ok((Keys { verifier, kids }, fetched.max_age))
     }
 }
 
@@ -527,19 +524,30 @@ mod tests {
 
     #[test]
     fn issuer_of_unverified_payload() {
-        assert_eq!(
-            unverified_issuer(&token(r#"{"iss":"https://a.example","sub":"x"}"#)).as_deref(),
-            Some("https://a.example")
-        );
-        assert_eq!(unverified_issuer(&token(r#"{"sub":"x"}"#)), None);
-        assert_eq!(unverified_issuer(&token(r#"{"iss":7}"#)), None);
-        assert_eq!(unverified_issuer(&token("not json")), None);
-        assert_eq!(unverified_issuer(&token("[]")), None);
-        assert_eq!(unverified_issuer("a.b"), None);
-        assert_eq!(unverified_issuer("a.b.c.d"), None);
-        assert_eq!(unverified_issuer("a.!!!.c"), None);
-        assert_eq!(unverified_issuer(""), None);
-        let long = token(&format!(r#"{{"iss":"{}"}}"#, "a".repeat(MAX_TOKEN_LEN)));
-        assert_eq!(unverified_issuer(&long), None);
+        let iss = "https://a.example";
+        assert!(names_issuer(
+            &token(r#"{"iss":"https://a.example","sub":"x"}"#),
+            iss
+        ));
+        assert!(names_issuer(
+            &token(r#"{"iss":"https:\/\/a.example"}"#),
+            iss
+        ));
+        assert!(!names_issuer(
+            &token(r#"{"iss":"https://a.example/"}"#),
+            iss
+        ));
+        assert!(!names_issuer(&token(r#"{"sub":"x"}"#), iss));
+        assert!(!names_issuer(&token(r#"{"iss":7}"#), iss));
+        assert!(!names_issuer(&token("not json"), iss));
+        assert!(!names_issuer(&token("[]"), iss));
+        for bad in ["a.b", "a.b.c.d", "a.!!!.c", "", "..", "\u{0}"] {
+            assert!(!names_issuer(bad, iss), "{bad}");
+        }
+        let long = token(&format!(
+            r#"{{"iss":"{iss}","pad":"{}"}}"#,
+            "a".repeat(MAX_TOKEN_LEN)
+        ));
+        assert!(!names_issuer(&long, iss));
     }
 }
