@@ -119,8 +119,9 @@ impl JwksVerifierBuilder {
         self
     }
 
-    /// How long keys are kept when the response carries no `Cache-Control: max-age`.
-    /// Default 5 minutes.
+    /// How long keys are kept when the response carries no `Cache-Control: max-age`, or
+    /// forbids caching (`no-cache`, `no-store`, `max-age=0`: the keys must be kept
+    /// anyway). Default 5 minutes. A `max-age` is honoured between 1 second and 1 day.
     pub fn default_max_age(mut self, max_age: Duration) -> Self {
         self.default_max_age = max_age;
         self
