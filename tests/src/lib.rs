@@ -17,6 +17,11 @@
 //! One module per concern: `server` (the demo processes), `http` (the client and the
 //! status log), `jwt` (base64url and forging), `proxy` (store URLs and the proxy).
 
+/// The Rust examples of the repository's `README.md`, compiled as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+pub struct ReadmeDoctests;
+
 mod http;
 mod jwt;
 mod proxy;

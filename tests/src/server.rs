@@ -22,8 +22,10 @@ const STOP_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// The environment variables of the contract's table: removed from every demo's
 /// environment before the test's own are set, so the caller's shell cannot leak in.
-const CONTRACT_ENV: [&str; 11] = [
+const CONTRACT_ENV: [&str; 13] = [
     "AUTH_ADDR",
+    "AUTH_JWKS_URL",
+    "AUTH_JWKS_COOLDOWN",
     "AUTH_DATABASE_URL",
     "AUTH_REDIS_URL",
     "AUTH_JWT_SECRET",
@@ -45,10 +47,13 @@ pub enum Kind {
     Actix,
     /// `example-rocket`.
     Rocket,
+    /// `example-resource-server`: verifies the tokens of an auth demo through its JWKS.
+    /// Not in [`Kind::ALL`], which lists the auth demos.
+    ResourceServer,
 }
 
 impl Kind {
-    /// Every demo: each test runs its cases against all of them.
+    /// Every auth demo: each test runs its cases against all of them.
     pub const ALL: [Kind; 3] = [Kind::Axum, Kind::Actix, Kind::Rocket];
 
     /// The binary's name, `example-…`.
@@ -57,6 +62,7 @@ impl Kind {
             Kind::Axum => "example-axum",
             Kind::Actix => "example-actix",
             Kind::Rocket => "example-rocket",
+            Kind::ResourceServer => "example-resource-server",
         }
     }
 

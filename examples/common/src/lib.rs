@@ -3,6 +3,8 @@
 //! PostgreSQL and optionally Redis ([`Config::authenticator`]), logging, and graceful
 //! shutdown. Each demo's `main.rs` only wires its framework.
 //!
+//! [`resource`] does the same for the verify-only resource server.
+//!
 //! A bad value stops start-up with a message that names the variable and never shows its
 //! value.
 
@@ -19,6 +21,8 @@ use authcore::{
     Algorithm, Authenticator, ConfigError, Jwt, KeySet, RefreshTokenStore, RevocationStore,
     SigningKey, StoreError, UserStore,
 };
+
+pub mod resource;
 
 authcore::role!(
     /// The role `GET /admin` requires.
@@ -298,19 +302,23 @@ pub fn init_tracing() {
 /// with status 2.
 pub async fn start() -> (Config, Arc<Authenticator>) {
     init_tracing();
-    let result = async {
-        let config = Config::from_env()?;
-        let auth = config.authenticator().await?;
-        Ok::<_, ConfigError>((config, auth))
-    }
-    .await;
-    match result {
-        Ok(ready) => ready,
-        Err(e) => {
-            eprintln!("configuration error: {e}");
-            std::process::exit(2);
+    ready_or_exit(
+        async {
+            let config = Config::from_env()?;
+            let auth = config.authenticator().await?;
+            Ok((config, auth))
         }
-    }
+        .await,
+    )
+}
+
+/// The set-up's result, or else `configuration error: …` on standard error and exit
+/// status 2: how every demo stops on a bad configuration.
+pub(crate) fn ready_or_exit<T>(result: Result<T, ConfigError>) -> T {
+    result.unwrap_or_else(|e| {
+        eprintln!("configuration error: {e}");
+        std::process::exit(2);
+    })
 }
 
 /// Completes on Ctrl-C or SIGTERM, so servers stop accepting and finish in-flight

@@ -2,16 +2,6 @@
 
 use super::*;
 
-/// The DER inside a PEM file.
-fn pem_der(path: &str) -> Vec<u8> {
-    use base64::Engine as _;
-    let text = std::fs::read_to_string(path).expect("a PEM file");
-    let body: String = text.lines().filter(|l| !l.starts_with("-----")).collect();
-    base64::engine::general_purpose::STANDARD
-        .decode(body.trim())
-        .expect("PEM base64")
-}
-
 /// Verifies an EdDSA JWS against the JWKS served by `s`.
 fn verify_with_jwks(kind: Kind, jwks: &Value, token: &str) {
     use aws_lc_rs::signature;

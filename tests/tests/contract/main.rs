@@ -7,6 +7,7 @@ mod edge_cases;
 mod keys;
 mod outages;
 mod persistence;
+mod resource_server;
 mod rows;
 mod shared;
 mod walkthrough;
@@ -202,4 +203,14 @@ fn psql(url: &str, sql: &str) {
         "psql {sql:?}: {}",
         String::from_utf8_lossy(&out.stderr)
     );
+}
+
+/// The DER inside a PEM file.
+fn pem_der(path: &str) -> Vec<u8> {
+    use base64::Engine as _;
+    let text = std::fs::read_to_string(path).expect("a PEM file");
+    let body: String = text.lines().filter(|l| !l.starts_with("-----")).collect();
+    base64::engine::general_purpose::STANDARD
+        .decode(body.trim())
+        .expect("PEM base64")
 }
