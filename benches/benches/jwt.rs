@@ -4,7 +4,10 @@
 //! HS256, RS256, ES256 and EdDSA, plus `authenticate/authcore/HS256` (a `Bearer` header value
 //! to claims, including the in-memory revocation check, with the verified-token cache off)
 //! and `authenticate/authcore-cached/HS256` (the default: the same token answered from the
-//! cache, the revocation still checked).
+//! cache, the revocation still checked). `authenticate/{authcore,verify-only,jwks}/ES256`
+//! (and their `-cached` twins) compare, in one run, the auth server's `Authenticator`, a
+//! verify-only `RequestAuthenticator` over the public key, and one over `auth-jwks`'s
+//! `JwksVerifier` (its key fetched from a JWKS on loopback).
 //!
 //! Fairness: both implementations sign the same claims (byte-identical JSON payload) with the
 //! same key material (`benches/keys/*.pem`, one fixed HMAC secret). `jsonwebtoken` gets its
@@ -18,8 +21,14 @@ use std::hint::black_box;
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
+use std::sync::Arc;
+
+use auth_jwks::JwksVerifier;
+use authcore::store::memory::MemoryRevocationStore;
 use authcore::testing::{TEST_ISSUER, TestAuth};
-use authcore::{Algorithm, Audience, Claims, Jwt, KeySet, SigningKey, TokenVerifier};
+use authcore::{
+    Algorithm, Audience, Claims, Jwt, KeySet, RequestAuthenticator, SigningKey, TokenVerifier,
+};
 use criterion::{BenchmarkGroup, BenchmarkId, Criterion, criterion_group, criterion_main};
 use jsonwebtoken::{DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
@@ -276,6 +285,7 @@ fn bench_jwt(c: &mut Criterion) {
     verify.finish();
 
     bench_authenticate(c);
+    bench_verify_only(c);
 }
 
 fn bench_authenticate(c: &mut Criterion) {
@@ -325,6 +335,97 @@ fn poll_ready<F: Future>(future: F) -> F::Output {
         Poll::Ready(output) => output,
         Poll::Pending => panic!("the in-memory authenticate path suspended"),
     }
+}
+
+/// `authenticate` with ES256 through the three ways a service can hold the verifying
+/// half, in one run: the auth server's `Authenticator`, a verify-only
+/// `RequestAuthenticator` over the public key, and one over a `JwksVerifier` that fetched
+/// the key from a JWKS served on loopback. Each checks revocations in memory; each is
+/// measured with its verified-token cache off and on.
+fn bench_verify_only(c: &mut Criterion) {
+    let key = || SigningKey::from_pem(ES256_PEM).expect("ES256 key");
+    let public = KeySet::verify_only()
+        .with_verification_key(key().verification_key())
+        .expect("public key");
+    // The auth server, with the given verified-token cache.
+    let server = |slots| TestAuth::with_keys(KeySet::new(key())).verified_token_cache(slots);
+    let t = server(0);
+    let claims: Claims = t
+        .jwt
+        .issuer()
+        .claims(SUBJECT, &roles(), Some(SESSION), ())
+        .expect("claims");
+    let header = format!("Bearer {}", t.jwt.issuer().sign(&claims).expect("sign"));
+
+    let verifier = Jwt::builder()
+        .keys(public)
+        .issuer(ISSUER)
+        .audience(AUDIENCE)
+        .build_verifier()
+        .expect("verifier");
+    let verify_only = |verifier: Arc<dyn TokenVerifier>, slots: usize| {
+        RequestAuthenticator::builder(verifier)
+            .revocations(Arc::new(MemoryRevocationStore::new()))
+            .verified_token_cache(slots)
+            .build()
+    };
+    let local = Arc::new(verifier);
+
+    // The JWKS, served over loopback for the verifier to fetch once.
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let jwks = t.jwt.jwks().to_json();
+    let listener = rt
+        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+        .expect("a loopback port");
+    let url = format!("http://{}/jwks", listener.local_addr().expect("address"));
+    let app = axum::Router::new().route("/jwks", axum::routing::get(move || async move { jwks }));
+    rt.spawn(async move { axum::serve(listener, app).await });
+    let remote = Arc::new(
+        rt.block_on(
+            JwksVerifier::builder(url)
+                .issuer(ISSUER)
+                .audience(AUDIENCE)
+                .build(),
+        )
+        .expect("the JWKS verifier"),
+    );
+
+    let mut group = c.benchmark_group("authenticate");
+    configure(&mut group);
+    for (suffix, slots) in [("", 0), ("-cached", authcore::DEFAULT_VERIFIED_TOKEN_SLOTS)] {
+        let server = server(slots);
+        let got = poll_ready(server.auth.authenticate(Some(header.as_bytes())));
+        assert_eq!(got.expect("authenticates"), claims);
+        group.bench_function(
+            BenchmarkId::new(format!("authcore{suffix}"), "ES256"),
+            |b| {
+                b.iter(|| {
+                    poll_ready(server.auth.authenticate(Some(black_box(header.as_bytes()))))
+                        .expect("authenticates")
+                });
+            },
+        );
+        for (name, verifier) in [
+            ("verify-only", local.clone() as Arc<dyn TokenVerifier>),
+            ("jwks", remote.clone() as Arc<dyn TokenVerifier>),
+        ] {
+            let requests = verify_only(verifier, slots);
+            let got = poll_ready(requests.authenticate(Some(header.as_bytes())));
+            assert_eq!(got.expect("authenticates"), claims);
+            group.bench_function(BenchmarkId::new(format!("{name}{suffix}"), "ES256"), |b| {
+                b.iter(|| {
+                    poll_ready(requests.authenticate(Some(black_box(header.as_bytes()))))
+                        .expect("authenticates")
+                });
+            });
+        }
+    }
+    group.finish();
+    drop(rt);
 }
 
 criterion_group!(benches, bench_jwt);
