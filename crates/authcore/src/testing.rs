@@ -9,10 +9,13 @@ use std::sync::{Arc, Mutex};
 
 use time::{Duration, OffsetDateTime};
 
+use async_trait::async_trait;
+
 use crate::clock::Clock;
+use crate::store::memory::MemoryRevocationStore;
 use crate::{
-    Algorithm, AuthError, Authenticator, Claims, Jwt, KeySet, PasswordHasher, SigningKey,
-    TokenIssuer, TokenVerifier,
+    Algorithm, AuthError, Authenticator, Claims, Jwt, KeySet, PasswordHasher, RevocationStore,
+    SigningKey, StoreError, TokenIssuer, TokenVerifier,
 };
 
 /// A clock that stands still until told to move.
@@ -209,11 +212,13 @@ fn test_authenticator(
 
 /// A [`TokenVerifier`] that delegates to a [`Jwt`] and counts its calls: to check how
 /// often a request is verified (once, whatever guards it passes), or that a token was
-/// answered without verification.
+/// answered without verification. With [`CountingVerifier::revocations`] as the
+/// revocation store, it counts revocation checks too.
 #[derive(Debug)]
 pub struct CountingVerifier {
     jwt: Arc<Jwt>,
     calls: AtomicUsize,
+    revocations: Arc<CountingRevocations>,
 }
 
 impl CountingVerifier {
@@ -222,7 +227,20 @@ impl CountingVerifier {
         CountingVerifier {
             jwt,
             calls: AtomicUsize::new(0),
+            revocations: Arc::new(CountingRevocations::default()),
         }
+    }
+
+    /// An in-memory revocation store whose revocation checks
+    /// ([`RevocationStore::is_revoked`]) this verifier counts.
+    pub fn revocations(&self) -> Arc<dyn RevocationStore> {
+        self.revocations.clone()
+    }
+
+    /// Revocation checks of [`CountingVerifier::revocations`] so far, and counts from
+    /// zero again.
+    pub fn take_revocation_checks(&self) -> usize {
+        self.revocations.checks.swap(0, Ordering::SeqCst)
     }
 
     /// Verifications so far.
@@ -244,5 +262,28 @@ impl TokenVerifier for CountingVerifier {
 
     fn leeway(&self) -> time::Duration {
         TokenVerifier::<()>::leeway(&*self.jwt)
+    }
+}
+
+/// The store of [`CountingVerifier::revocations`].
+#[derive(Debug, Default)]
+struct CountingRevocations {
+    store: MemoryRevocationStore,
+    checks: AtomicUsize,
+}
+
+#[async_trait]
+impl RevocationStore for CountingRevocations {
+    async fn revoke(&self, id: &str, expires_at: OffsetDateTime) -> Result<(), StoreError> {
+        self.store.revoke(id, expires_at).await
+    }
+
+    async fn is_revoked(&self, ids: &[&str]) -> Result<bool, StoreError> {
+        self.checks.fetch_add(1, Ordering::SeqCst);
+        self.store.is_revoked(ids).await
+    }
+
+    async fn purge_expired(&self, now: OffsetDateTime) -> Result<u64, StoreError> {
+        self.store.purge_expired(now).await
     }
 }

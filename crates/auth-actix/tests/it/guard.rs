@@ -20,6 +20,7 @@ fn counting(t: &TestAuth) -> (Arc<Authenticator>, Arc<CountingVerifier>) {
         .issuer(t.jwt.clone())
         .verifier(verifier.clone())
         .memory_stores()
+        .revocations(verifier.revocations())
         .password_hasher(fast_hasher())
         .clock(t.clock.clone())
         .build()
@@ -71,6 +72,11 @@ async fn the_token_is_verified_once_behind_nested_guards() {
             verifier.calls() - before,
             1,
             "{path}: one verification for the guards and three extractors"
+        );
+        assert_eq!(
+            verifier.take_revocation_checks(),
+            1,
+            "{path}: revocation checks"
         );
     }
 

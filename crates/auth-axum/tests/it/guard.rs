@@ -21,6 +21,7 @@ fn counting_app(t: &TestAuth) -> (Router, Arc<CountingVerifier>) {
             .issuer(t.jwt.clone())
             .verifier(counting.clone())
             .memory_stores()
+            .revocations(counting.revocations())
             .clock(t.clock.clone())
             .build()
             .unwrap(),
@@ -87,7 +88,16 @@ fn counting_app(t: &TestAuth) -> (Router, Arc<CountingVerifier>) {
 async fn behind_the_guard_a_token_is_verified_once() {
     let t = TestAuth::new();
     let (router, counting) = counting_app(&t);
-    let calls = || counting.take_calls();
+    // One verification and one revocation check a request.
+    let calls = || {
+        let verified = counting.take_calls();
+        assert_eq!(
+            counting.take_revocation_checks(),
+            verified,
+            "revocation checks"
+        );
+        verified
+    };
 
     for path in [
         "/me",

@@ -71,6 +71,7 @@ async fn every_guard_reuses_one_verification() {
         .jwt(t.jwt.clone())
         .verifier(counting.clone())
         .memory_stores()
+        .revocations(counting.revocations())
         .password_hasher(fast_hasher())
         .clock(t.clock.clone())
         .build()
@@ -82,7 +83,16 @@ async fn every_guard_reuses_one_verification() {
         .mount("/", rocket::routes![all])
         .mount("/group/admin", rocket::routes![all]);
     let client = client(rocket).await;
-    let calls = || counting.take_calls();
+    // One verification and one revocation check a request.
+    let calls = || {
+        let verified = counting.take_calls();
+        assert_eq!(
+            counting.take_revocation_checks(),
+            verified,
+            "revocation checks"
+        );
+        verified
+    };
 
     for path in ["/all", "/group/admin/all"] {
         let response = client
@@ -103,7 +113,12 @@ async fn every_guard_reuses_one_verification() {
             .dispatch()
             .await;
         assert_eq!(response.status(), Status::Unauthorized, "{path}");
-        assert_eq!(calls(), 1, "{path}: a failure is cached too");
+        assert_eq!(counting.take_calls(), 1, "{path}: a failure is cached too");
+        assert_eq!(
+            counting.take_revocation_checks(),
+            0,
+            "{path}: a bad token is never looked up"
+        );
     }
 }
 
