@@ -33,6 +33,7 @@ pub use roles::RequiredRoles;
 pub use service::{Authenticator, AuthenticatorBuilder, DEFAULT_VERIFIED_TOKEN_SLOTS, TokenPair};
 pub use store::{RefreshTokenStore, RevocationStore, User, UserStore};
 pub use time;
+pub use token::issuers::{IssuerVerifiers, unverified_issuer};
 pub use token::jwt::{Jwt, JwtBuilder, JwtIssuer, JwtVerifier};
 pub use token::profile::{RegisteredClaim, RolesClaim};
 pub use token::{DEFAULT_REVOCATION_LEEWAY, IssuedToken, KeyRefresh, TokenIssuer, TokenVerifier};

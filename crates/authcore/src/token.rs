@@ -9,6 +9,7 @@ use time::OffsetDateTime;
 use crate::{AuthError, Claims};
 
 pub(crate) mod cache;
+pub(crate) mod issuers;
 pub(crate) mod jwt;
 pub(crate) mod profile;
 
