@@ -95,6 +95,7 @@ pub struct Authenticated<E = ()>(Claims<E>);
 
 impl<E> Authenticated<E> {
     /// The claims.
+    #[must_use]
     pub fn into_inner(self) -> Claims<E> {
         self.0
     }
@@ -188,6 +189,7 @@ pub struct Authorized<R, E = ()> {
 
 impl<R, E> Authorized<R, E> {
     /// The claims.
+    #[must_use]
     pub fn into_inner(self) -> Claims<E> {
         self.claims
     }
@@ -213,7 +215,7 @@ impl<R, E: Clone> Clone for Authorized<R, E> {
 impl<R: RequiredRoles, E: fmt::Debug> fmt::Debug for Authorized<R, E> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Authorized")
-            .field("required", &R::describe())
+            .field("roles", &R::describe())
             .field("claims", &self.claims)
             .finish()
     }

@@ -149,14 +149,16 @@ impl<E: Send + Sync + 'static> Fairing for AuthFairing<E> {
         if rocket.state::<Arc<RequestAuthenticator<E>>>().is_some()
             || rocket.state::<Arc<Authenticator<E>>>().is_some()
         {
-            rocket::log::private::error!(
+            tracing::error!(
+                target: "auth_rocket",
                 "auth-rocket: an authenticator for these claims is already managed; \
                  attach AuthFairing once and do not manage the authenticator yourself"
             );
             return Err(rocket);
         }
         if self.routes && self.auth.is_none() {
-            rocket::log::private::error!(
+            tracing::error!(
+                target: "auth_rocket",
                 "auth-rocket: AuthFairing::verify_only has no token routes to mount; \
                  the token routes need AuthFairing::new"
             );
@@ -318,7 +320,8 @@ impl<E: Send + Sync + 'static> Fairing for ManagedCheck<E> {
         if rocket.state::<Arc<RequestAuthenticator<E>>>().is_some() {
             Ok(rocket)
         } else {
-            rocket::log::private::error!(
+            tracing::error!(
+                target: "auth_rocket",
                 "auth-rocket: RequireAuth needs an authenticator for its claims type: \
                  attach AuthFairing"
             );

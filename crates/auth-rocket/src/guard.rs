@@ -204,6 +204,7 @@ pub struct Authenticated<E = ()>(Arc<Claims<E>>);
 impl<E: Clone> Authenticated<E> {
     /// The claims. A copy: the request-local cache keeps them for the request's other
     /// guards, so reading them through [`Deref`] is cheaper.
+    #[must_use]
     pub fn into_inner(self) -> Claims<E> {
         Arc::unwrap_or_clone(self.0)
     }
@@ -214,6 +215,12 @@ impl<E> Deref for Authenticated<E> {
 
     fn deref(&self) -> &Claims<E> {
         &self.0
+    }
+}
+
+impl<E> Clone for Authenticated<E> {
+    fn clone(&self) -> Self {
+        Authenticated(Arc::clone(&self.0))
     }
 }
 
@@ -263,13 +270,8 @@ impl<E: Send + Sync + 'static> Sentinel for Authenticated<E> {
 ///     }
 /// }
 /// ```
+#[derive(Debug, Clone)]
 pub struct MaybeAuthenticated<E = ()>(pub Option<Claims<E>>);
-
-impl<E: fmt::Debug> fmt::Debug for MaybeAuthenticated<E> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_tuple("MaybeAuthenticated").field(&self.0).finish()
-    }
-}
 
 #[rocket::async_trait]
 impl<'r, E> FromRequest<'r> for MaybeAuthenticated<E>
@@ -314,24 +316,34 @@ impl<E: Send + Sync + 'static> Sentinel for MaybeAuthenticated<E> {
 ///     format!("{} deleted {id}", admin.sub)
 /// }
 /// ```
-pub struct Authorized<R: RequiredRoles, E = ()> {
+pub struct Authorized<R, E = ()> {
     claims: Arc<Claims<E>>,
     roles: PhantomData<fn() -> R>,
 }
 
-impl<R: RequiredRoles, E: Clone> Authorized<R, E> {
+impl<R, E: Clone> Authorized<R, E> {
     /// The claims. A copy: the request-local cache keeps them for the request's other
     /// guards, so reading them through [`Deref`] is cheaper.
+    #[must_use]
     pub fn into_inner(self) -> Claims<E> {
         Arc::unwrap_or_clone(self.claims)
     }
 }
 
-impl<R: RequiredRoles, E> Deref for Authorized<R, E> {
+impl<R, E> Deref for Authorized<R, E> {
     type Target = Claims<E>;
 
     fn deref(&self) -> &Claims<E> {
         &self.claims
+    }
+}
+
+impl<R, E> Clone for Authorized<R, E> {
+    fn clone(&self) -> Self {
+        Authorized {
+            claims: Arc::clone(&self.claims),
+            roles: PhantomData,
+        }
     }
 }
 

@@ -4,6 +4,12 @@ use authcore::testing::TestAuth;
 use rocket::http::Header;
 use rocket::local::{asynchronous, blocking};
 
+mod sealed {
+    pub trait Sealed {}
+    impl Sealed for rocket::local::asynchronous::LocalRequest<'_> {}
+    impl Sealed for rocket::local::blocking::LocalRequest<'_> {}
+}
+
 /// Requests of Rocket's local clients that carry a bearer token.
 ///
 /// ```
@@ -27,12 +33,13 @@ use rocket::local::{asynchronous, blocking};
 /// # Ok(())
 /// # }
 /// ```
-pub trait WithBearer: Sized {
+pub trait WithBearer: sealed::Sealed + Sized {
     /// Sets `Authorization: Bearer <token>` with a token that `t` mints for `subject`
     /// with `roles`.
     ///
     /// # Panics
     /// If minting fails (it does not with [`TestAuth`]'s keys).
+    #[must_use]
     fn with_bearer(self, t: &TestAuth, subject: &str, roles: &[&str]) -> Self;
 }
 
