@@ -13,7 +13,7 @@ pub use authcore;
 pub use error::AuthRejection;
 pub use extract::{Authenticated, Authorized, MaybeAuthenticated};
 pub use middleware::{RequireAuth, RequireAuthMiddleware};
-pub use routes::{Routes, configure, routes};
+pub use routes::{TokenRoutes, configure, routes};
 pub use state::verify_only;
 #[cfg(feature = "testing")]
 pub use testing::WithBearer;

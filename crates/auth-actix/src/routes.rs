@@ -1,12 +1,12 @@
-//! The token routes: [`routes`], [`Routes`] and [`configure`].
+//! The token routes: [`routes`], [`TokenRoutes`] and [`configure`].
 
-use std::borrow::Cow;
+use std::fmt;
 use std::marker::PhantomData;
 
 use actix_web::http::header::CONTENT_TYPE;
 use actix_web::web::{self, Data, ServiceConfig};
 use actix_web::{HttpRequest, HttpResponse};
-use authcore::http::{self, MAX_BODY_BYTES};
+use authcore::http::{self, MAX_BODY_BYTES, RoutePaths};
 use authcore::{AuthError, Authenticator};
 
 use crate::error::render;
@@ -18,7 +18,7 @@ use crate::state::{authenticator, register};
 /// Use it with [`App::configure`](actix_web::App::configure), at the app level, so that
 /// the extractors and [`RequireAuth`](crate::RequireAuth) find the authenticator on every
 /// route: the routes cannot be mounted without it. Pass a `web::Data<Authenticator<E>>`
-/// or an `Arc<Authenticator<E>>`. [`Routes::configure`] does the same with other paths.
+/// or an `Arc<Authenticator<E>>`. [`TokenRoutes::configure`] does the same with other paths.
 ///
 /// ```
 /// use std::sync::Arc;
@@ -40,7 +40,7 @@ pub fn configure<E>(auth: impl Into<Data<Authenticator<E>>>) -> impl FnOnce(&mut
 where
     E: Send + Sync + 'static,
 {
-    Routes::default().configure(auth)
+    TokenRoutes::default().configure(auth)
 }
 
 /// Mounts the token routes at their default paths, for an [`Authenticator`] without
@@ -58,110 +58,85 @@ where
 /// Bodies are read up to [`MAX_BODY_BYTES`]; a larger or broken body is a `400
 /// invalid_request`, as is every other malformed request.
 pub fn routes(cfg: &mut ServiceConfig) {
-    Routes::new().mount(cfg);
+    TokenRoutes::new().mount(cfg);
 }
 
-/// The token routes with configurable paths.
+/// The token routes at the paths of a [`RoutePaths`] (default: those of [`routes`]).
 ///
 /// ```
 /// use actix_web::App;
-/// use auth_actix::Routes;
+/// use auth_actix::TokenRoutes;
+/// use auth_actix::authcore::http::RoutePaths;
 /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// # let auth = auth_actix::authcore::testing::TestAuth::new().auth;
 ///
-/// let app = App::new().configure(
-///     Routes::new()
-///         .token("/oauth/token")
-///         .refresh("/oauth/refresh")
-///         .configure(auth),
-/// );
+/// let paths = RoutePaths::builder()
+///     .token("/oauth/token")
+///     .refresh("/oauth/refresh")
+///     .build()?;
+/// let app = App::new().configure(TokenRoutes::new().paths(paths).configure(auth));
 /// # Ok(())
 /// # }
 /// ```
-#[derive(Debug, Clone)]
-pub struct Routes<E = ()> {
-    users: Cow<'static, str>,
-    token: Cow<'static, str>,
-    refresh: Cow<'static, str>,
-    logout: Cow<'static, str>,
-    jwks: Cow<'static, str>,
+///
+/// With extra claims `E`, start from `TokenRoutes::<E>::default()`.
+#[must_use]
+pub struct TokenRoutes<E = ()> {
+    paths: RoutePaths,
     claims: PhantomData<fn() -> E>,
 }
 
-impl Routes {
-    /// The default paths, for an [`Authenticator`] without extra claims. With extra
-    /// claims `E`, start from `Routes::<E>::default()`.
+impl TokenRoutes {
+    /// The default paths, for an [`Authenticator`] without extra claims.
     pub fn new() -> Self {
         Self::default()
     }
 }
 
-impl<E> Default for Routes<E> {
+impl<E> Default for TokenRoutes<E> {
     fn default() -> Self {
-        Routes {
-            users: Cow::Borrowed("/users"),
-            token: Cow::Borrowed("/token"),
-            refresh: Cow::Borrowed("/token/refresh"),
-            logout: Cow::Borrowed("/logout"),
-            jwks: Cow::Borrowed("/.well-known/jwks.json"),
+        TokenRoutes {
+            paths: RoutePaths::default(),
             claims: PhantomData,
         }
     }
 }
 
-impl<E: Send + Sync + 'static> Routes<E> {
-    /// The path of registration (default `/users`).
-    #[must_use]
-    pub fn users(mut self, path: impl Into<Cow<'static, str>>) -> Self {
-        self.users = path.into();
-        self
+impl<E> fmt::Debug for TokenRoutes<E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TokenRoutes")
+            .field("paths", &self.paths)
+            .finish()
     }
+}
 
-    /// The path of login (default `/token`).
-    #[must_use]
-    pub fn token(mut self, path: impl Into<Cow<'static, str>>) -> Self {
-        self.token = path.into();
-        self
-    }
-
-    /// The path of refresh (default `/token/refresh`).
-    #[must_use]
-    pub fn refresh(mut self, path: impl Into<Cow<'static, str>>) -> Self {
-        self.refresh = path.into();
-        self
-    }
-
-    /// The path of logout (default `/logout`).
-    #[must_use]
-    pub fn logout(mut self, path: impl Into<Cow<'static, str>>) -> Self {
-        self.logout = path.into();
-        self
-    }
-
-    /// The path of the JWKS (default `/.well-known/jwks.json`).
-    #[must_use]
-    pub fn jwks(mut self, path: impl Into<Cow<'static, str>>) -> Self {
-        self.jwks = path.into();
+impl<E: Send + Sync + 'static> TokenRoutes<E> {
+    /// The routes at `paths`, checked when they were built.
+    pub fn paths(mut self, paths: RoutePaths) -> Self {
+        self.paths = paths;
         self
     }
 
     /// Mounts the routes, which expect a `web::Data<Authenticator<E>>` registered
-    /// elsewhere; prefer [`Routes::configure`], which registers it too.
+    /// elsewhere; prefer [`TokenRoutes::configure`], which registers it too.
     pub fn mount(&self, cfg: &mut ServiceConfig) {
+        let p = &self.paths;
         cfg.route(
-            &self.users,
+            p.register(),
             web::post().to(|req, payload| with_body::<E>(req, payload, BodyRoute::Register)),
         )
         .route(
-            &self.token,
+            p.token(),
             web::post().to(|req, payload| with_body::<E>(req, payload, BodyRoute::Token)),
         )
         .route(
-            &self.refresh,
+            p.refresh(),
             web::post().to(|req, payload| with_body::<E>(req, payload, BodyRoute::Refresh)),
         )
-        .route(&self.logout, web::post().to(logout::<E>))
-        .route(&self.jwks, web::get().to(jwks::<E>));
+        .route(p.logout(), web::post().to(logout::<E>));
+        if let Some(path) = p.jwks() {
+            cfg.route(path, web::get().to(jwks::<E>));
+        }
     }
 
     /// Registers `auth` as app data and mounts the routes: see [`configure`].

@@ -13,7 +13,7 @@ pub use authcore;
 pub use extract::{Authenticated, Authorized, MaybeAuthenticated};
 pub use layer::{RequireAuth, RequireAuthLayer, RequireAuthService};
 pub use rejection::AuthRejection;
-pub use routes::{RoutePaths, RoutePathsBuilder, routes};
+pub use routes::{TokenRoutes, routes};
 pub use state::AuthState;
 #[cfg(feature = "testing")]
 pub use testing::WithBearer;

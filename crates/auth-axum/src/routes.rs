@@ -1,9 +1,11 @@
 //! The token routes: registration, login, refresh, logout and the JWKS.
 
+use std::fmt;
+use std::marker::PhantomData;
 use std::sync::Arc;
 
-use authcore::http::{self as core_http, MAX_BODY_BYTES};
-use authcore::{AuthError, Authenticator, ConfigError};
+use authcore::http::{self as core_http, MAX_BODY_BYTES, RoutePaths};
+use authcore::{AuthError, Authenticator};
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{FromRef, Request, State};
@@ -27,24 +29,24 @@ use crate::rejection::render;
 ///
 /// Every status, header and body comes from `authcore::http`. Bodies are read up to
 /// [`MAX_BODY_BYTES`]; a larger or unreadable body is a `400 invalid_request`. Use
-/// [`RoutePaths`] for other paths or extra claims.
+/// [`TokenRoutes`] for other paths or extra claims.
 pub fn routes<S>() -> Router<S>
 where
     Arc<Authenticator>: FromRef<S>,
     S: Clone + Send + Sync + 'static,
 {
-    RoutePaths::default().router()
+    TokenRoutes::new().router()
 }
 
-/// The paths of the token routes, built and validated by [`RoutePaths::builder`].
-/// The defaults are `POST /users`, `POST /token`, `POST /token/refresh`, `POST /logout`
-/// and `GET /.well-known/jwks.json`.
+/// The token routes at the paths of a [`RoutePaths`] (default: those of [`routes`]), for
+/// an `Arc<Authenticator<E>>` in the state.
 ///
 /// ```
 /// use std::sync::Arc;
 ///
-/// use auth_axum::RoutePaths;
+/// use auth_axum::TokenRoutes;
 /// use auth_axum::authcore::Authenticator;
+/// use auth_axum::authcore::http::RoutePaths;
 /// use axum::Router;
 ///
 /// let paths = RoutePaths::builder()
@@ -53,123 +55,64 @@ where
 ///     .refresh("/auth/token/refresh")
 ///     .logout("/auth/logout")
 ///     .build()?;
-/// let app: Router<Arc<Authenticator>> = Router::new().merge(paths.router());
+/// let app: Router<Arc<Authenticator>> = Router::new().merge(TokenRoutes::new().paths(paths).router());
 /// # Ok::<(), auth_axum::authcore::ConfigError>(())
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RoutePaths {
-    register: String,
-    token: String,
-    refresh: String,
-    logout: String,
-    jwks: String,
+///
+/// With extra claims `E`, start from `TokenRoutes::<E>::default()`.
+#[must_use]
+pub struct TokenRoutes<E = ()> {
+    paths: RoutePaths,
+    claims: PhantomData<fn() -> E>,
 }
 
-impl Default for RoutePaths {
+impl TokenRoutes {
+    /// The default paths, for an [`Authenticator`] without extra claims.
+    pub fn new() -> Self {
+        TokenRoutes::default()
+    }
+}
+
+impl<E> Default for TokenRoutes<E> {
     fn default() -> Self {
-        RoutePaths {
-            register: "/users".to_owned(),
-            token: "/token".to_owned(),
-            refresh: "/token/refresh".to_owned(),
-            logout: "/logout".to_owned(),
-            jwks: "/.well-known/jwks.json".to_owned(),
+        TokenRoutes {
+            paths: RoutePaths::default(),
+            claims: PhantomData,
         }
     }
 }
 
-impl RoutePaths {
-    /// A builder starting from the default paths.
-    pub fn builder() -> RoutePathsBuilder {
-        RoutePathsBuilder {
-            paths: RoutePaths::default(),
-        }
+impl<E> fmt::Debug for TokenRoutes<E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TokenRoutes")
+            .field("paths", &self.paths)
+            .finish()
+    }
+}
+
+impl<E: Send + Sync + 'static> TokenRoutes<E> {
+    /// The routes at `paths`, checked when they were built.
+    pub fn paths(mut self, paths: RoutePaths) -> Self {
+        self.paths = paths;
+        self
     }
 
-    /// The token routes at these paths, for an `Arc<Authenticator>` in the state.
+    /// The routes, for a state that hands out an `Arc<Authenticator<E>>`.
     pub fn router<S>(&self) -> Router<S>
-    where
-        Arc<Authenticator>: FromRef<S>,
-        S: Clone + Send + Sync + 'static,
-    {
-        self.router_with_claims::<(), S>()
-    }
-
-    /// The token routes at these paths, for an `Arc<Authenticator<E>>` with extra claims
-    /// `E` in the state: `paths.router_with_claims::<MyClaims, _>()`.
-    pub fn router_with_claims<E, S>(&self) -> Router<S>
     where
         Arc<Authenticator<E>>: FromRef<S>,
         S: Clone + Send + Sync + 'static,
-        E: Send + Sync + 'static,
     {
-        Router::new()
-            .route(&self.register, post(register::<E>))
-            .route(&self.token, post(token::<E>))
-            .route(&self.refresh, post(refresh::<E>))
-            .route(&self.logout, post(logout::<E>))
-            .route(&self.jwks, get(jwks::<E>))
-    }
-}
-
-/// Builds [`RoutePaths`]; unset paths keep their defaults.
-#[derive(Debug, Clone)]
-#[must_use]
-pub struct RoutePathsBuilder {
-    paths: RoutePaths,
-}
-
-impl RoutePathsBuilder {
-    /// The registration path.
-    pub fn register(mut self, path: impl Into<String>) -> Self {
-        self.paths.register = path.into();
-        self
-    }
-
-    /// The login path.
-    pub fn token(mut self, path: impl Into<String>) -> Self {
-        self.paths.token = path.into();
-        self
-    }
-
-    /// The refresh path.
-    pub fn refresh(mut self, path: impl Into<String>) -> Self {
-        self.paths.refresh = path.into();
-        self
-    }
-
-    /// The logout path.
-    pub fn logout(mut self, path: impl Into<String>) -> Self {
-        self.paths.logout = path.into();
-        self
-    }
-
-    /// The JWKS path.
-    pub fn jwks(mut self, path: impl Into<String>) -> Self {
-        self.paths.jwks = path.into();
-        self
-    }
-
-    /// Checks the paths, so that mounting them cannot panic in axum.
-    ///
-    /// # Errors
-    /// [`ConfigError::Invalid`] if a path does not start with `/`, holds a capture
-    /// (`{…}`) or wildcard (`*`), or two paths are the same.
-    pub fn build(self) -> Result<RoutePaths, ConfigError> {
         let p = &self.paths;
-        let all = [&p.register, &p.token, &p.refresh, &p.logout, &p.jwks];
-        if all.iter().any(|path| {
-            !path.starts_with('/') || path.contains(['{', '}', '*']) || path.contains("//")
-        }) {
-            return Err(ConfigError::Invalid(
-                "route paths must start with `/` and be static",
-            ));
+        let router = Router::new()
+            .route(p.register(), post(register::<E>))
+            .route(p.token(), post(token::<E>))
+            .route(p.refresh(), post(refresh::<E>))
+            .route(p.logout(), post(logout::<E>));
+        match p.jwks() {
+            Some(path) => router.route(path, get(jwks::<E>)),
+            None => router,
         }
-        for (i, path) in all.iter().enumerate() {
-            if all[i + 1..].contains(path) {
-                return Err(ConfigError::Invalid("route paths must be distinct"));
-            }
-        }
-        Ok(self.paths)
     }
 }
 
@@ -235,30 +178,4 @@ async fn logout<E: Send + Sync + 'static>(
 
 async fn jwks<E: Send + Sync + 'static>(State(auth): State<Arc<Authenticator<E>>>) -> Response {
     render(core_http::jwks(&auth))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn paths_are_validated() {
-        assert_eq!(
-            RoutePaths::builder().build().unwrap(),
-            RoutePaths::default()
-        );
-        let built = RoutePaths::builder().jwks("/keys").build().unwrap();
-        assert_eq!(built.jwks, "/keys");
-        assert_eq!(built.token, "/token");
-        for bad in [
-            RoutePaths::builder().token("token"),
-            RoutePaths::builder().token(""),
-            RoutePaths::builder().refresh("/token/{id}"),
-            RoutePaths::builder().logout("/out/*rest"),
-            RoutePaths::builder().register("/a//b"),
-            RoutePaths::builder().logout("/token"),
-        ] {
-            assert!(matches!(bad.build(), Err(ConfigError::Invalid(_))));
-        }
-    }
 }

@@ -4,11 +4,10 @@
 use std::fmt;
 use std::marker::PhantomData;
 
-use authcore::http::{self as core_http, MAX_BODY_BYTES};
-use authcore::{AuthError, ConfigError};
+use authcore::AuthError;
+use authcore::http::{self as core_http, MAX_BODY_BYTES, RoutePaths};
 use rocket::Request;
 use rocket::data::{ByteUnit, Data};
-use rocket::http::uri::Origin;
 use rocket::http::{Method, Status};
 use rocket::response::{self, Responder, Response};
 use rocket::route::{self, Handler, Route};
@@ -38,28 +37,26 @@ pub fn routes() -> Vec<Route> {
     TokenRoutes::new().routes()
 }
 
-/// The token routes at paths of your choosing, and for another claims type `E`.
+/// The token routes at the paths of a [`RoutePaths`] (default: those of [`routes`]), and
+/// for another claims type `E` (`TokenRoutes::<E>::default()`).
 ///
 /// ```
 /// use auth_rocket::TokenRoutes;
+/// use auth_rocket::authcore::http::RoutePaths;
 ///
 /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
-/// let routes = TokenRoutes::new()
+/// let paths = RoutePaths::builder()
 ///     .register("/signup")
 ///     .token("/login")
 ///     .without_jwks()
 ///     .build()?;
-/// let rocket = rocket::build().mount("/api", routes); // POST /api/login, …
+/// let rocket = rocket::build().mount("/api", TokenRoutes::new().paths(paths).routes()); // POST /api/login, …
 /// # Ok(())
 /// # }
 /// ```
 #[must_use]
 pub struct TokenRoutes<E = ()> {
-    register: String,
-    token: String,
-    refresh: String,
-    logout: String,
-    jwks: Option<String>,
+    paths: RoutePaths,
     claims: PhantomData<fn() -> E>,
 }
 
@@ -74,11 +71,7 @@ impl TokenRoutes<()> {
 impl<E> Default for TokenRoutes<E> {
     fn default() -> Self {
         TokenRoutes {
-            register: "/users".to_owned(),
-            token: "/token".to_owned(),
-            refresh: "/token/refresh".to_owned(),
-            logout: "/logout".to_owned(),
-            jwks: Some("/.well-known/jwks.json".to_owned()),
+            paths: RoutePaths::default(),
             claims: PhantomData,
         }
     }
@@ -87,100 +80,33 @@ impl<E> Default for TokenRoutes<E> {
 impl<E> fmt::Debug for TokenRoutes<E> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("TokenRoutes")
-            .field("register", &self.register)
-            .field("token", &self.token)
-            .field("refresh", &self.refresh)
-            .field("logout", &self.logout)
-            .field("jwks", &self.jwks)
+            .field("paths", &self.paths)
             .finish()
     }
 }
 
 impl<E: Send + Sync + 'static> TokenRoutes<E> {
-    /// `POST` path of registration. Default `/users`.
-    pub fn register(mut self, path: impl Into<String>) -> Self {
-        self.register = path.into();
+    /// The routes at `paths`, checked when they were built.
+    pub fn paths(mut self, paths: RoutePaths) -> Self {
+        self.paths = paths;
         self
     }
 
-    /// `POST` path of login. Default `/token`.
-    pub fn token(mut self, path: impl Into<String>) -> Self {
-        self.token = path.into();
-        self
-    }
-
-    /// `POST` path of refresh. Default `/token/refresh`.
-    pub fn refresh(mut self, path: impl Into<String>) -> Self {
-        self.refresh = path.into();
-        self
-    }
-
-    /// `POST` path of logout. Default `/logout`.
-    pub fn logout(mut self, path: impl Into<String>) -> Self {
-        self.logout = path.into();
-        self
-    }
-
-    /// `GET` path of the JWKS. Default `/.well-known/jwks.json` (RFC 8414 §3 places it
-    /// where clients look for it).
-    pub fn jwks(mut self, path: impl Into<String>) -> Self {
-        self.jwks = Some(path.into());
-        self
-    }
-
-    /// Leaves out the JWKS route.
-    pub fn without_jwks(mut self) -> Self {
-        self.jwks = None;
-        self
-    }
-
-    /// Checks the paths and makes the routes.
-    ///
-    /// # Errors
-    /// [`ConfigError::Invalid`] if a path is not an absolute URI path without a query or
-    /// dynamic segments, or two `POST` routes share a path.
-    pub fn build(self) -> Result<Vec<Route>, ConfigError> {
-        let mut posts: Vec<String> = Vec::new();
-        for path in self.paths() {
-            let origin = Origin::parse(path)
-                .map_err(|_| ConfigError::Invalid("a token route path is not a URI path"))?;
-            if origin.query().is_some() {
-                return Err(ConfigError::Invalid("a token route path has a query"));
-            }
-        }
-        for path in [&self.register, &self.token, &self.refresh, &self.logout] {
-            let normalized = Origin::parse(path)
-                .map(|o| o.into_normalized().path().to_string())
-                .unwrap_or_default();
-            if posts.contains(&normalized) {
-                return Err(ConfigError::Invalid("two token routes share a path"));
-            }
-            posts.push(normalized);
-        }
-        Ok(self.routes())
-    }
-
-    fn paths(&self) -> impl Iterator<Item = &str> {
-        [&self.register, &self.token, &self.refresh, &self.logout]
-            .into_iter()
-            .chain(&self.jwks)
-            .map(String::as_str)
-    }
-
-    /// The routes, for paths already known to be valid.
-    pub(crate) fn routes(&self) -> Vec<Route> {
+    /// The routes, to mount under any base.
+    pub fn routes(&self) -> Vec<Route> {
         let route = |method, path: &str, endpoint| {
             let mut route = Route::new(method, path, TokenHandler::<E>::new(endpoint));
             route.name = Some(endpoint.name().into());
             route
         };
+        let p = &self.paths;
         let mut routes = vec![
-            route(Method::Post, &self.register, Endpoint::Register),
-            route(Method::Post, &self.token, Endpoint::Token),
-            route(Method::Post, &self.refresh, Endpoint::Refresh),
-            route(Method::Post, &self.logout, Endpoint::Logout),
+            route(Method::Post, p.register(), Endpoint::Register),
+            route(Method::Post, p.token(), Endpoint::Token),
+            route(Method::Post, p.refresh(), Endpoint::Refresh),
+            route(Method::Post, p.logout(), Endpoint::Logout),
         ];
-        if let Some(jwks) = &self.jwks {
+        if let Some(jwks) = p.jwks() {
             routes.push(route(Method::Get, jwks, Endpoint::Jwks));
         }
         routes

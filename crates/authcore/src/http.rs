@@ -10,6 +10,9 @@ use serde::Serialize;
 use crate::AuthError;
 
 mod handlers;
+mod paths;
+
+pub use paths::{RoutePaths, RoutePathsBuilder};
 
 pub use handlers::{
     MAX_BODY_BYTES, Response, UserView, jwks, logout, parse_body, refresh, register, token,

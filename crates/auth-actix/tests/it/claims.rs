@@ -5,7 +5,7 @@ use actix_web::{App, HttpResponse, test, web};
 use auth_actix::authcore::testing::adapter::PASSWORD;
 use auth_actix::authcore::testing::{TestAuth, fast_hasher};
 use auth_actix::authcore::{Authenticator, User};
-use auth_actix::{Authenticated, MaybeAuthenticated, RequireAuth, Routes};
+use auth_actix::{Authenticated, MaybeAuthenticated, RequireAuth, TokenRoutes};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
@@ -39,7 +39,7 @@ async fn extra_claims_reach_the_extractors() {
         .unwrap();
     let app = test::init_service(
         App::new()
-            .configure(Routes::<Tenant>::default().configure(std::sync::Arc::new(auth)))
+            .configure(TokenRoutes::<Tenant>::default().configure(std::sync::Arc::new(auth)))
             .route("/tenant", web::get().to(tenant))
             .service(
                 web::scope("/group")

@@ -3,10 +3,12 @@
 use actix_web::http::StatusCode;
 use actix_web::http::header::{CONTENT_TYPE, HeaderValue, WWW_AUTHENTICATE};
 use actix_web::{App, test, web};
-use auth_actix::authcore::http::MAX_BODY_BYTES;
+use auth_actix::authcore::http::{MAX_BODY_BYTES, RoutePaths};
 use auth_actix::authcore::testing::TestAuth;
 use auth_actix::authcore::testing::adapter::{Admin, PASSWORD};
-use auth_actix::{Authenticated, Authorized, MaybeAuthenticated, RequireAuth, Routes, WithBearer};
+use auth_actix::{
+    Authenticated, Authorized, MaybeAuthenticated, RequireAuth, TokenRoutes, WithBearer,
+};
 use serde_json::{Value, json};
 
 use crate::{header, json_body};
@@ -20,12 +22,17 @@ async fn paths_are_configurable() {
     let t = TestAuth::new();
     let app = test::init_service(
         App::new().configure(
-            Routes::new()
-                .users("/api/users")
-                .token("/auth/login")
-                .refresh("/auth/refresh")
-                .logout("/auth/logout")
-                .jwks("/keys.json")
+            TokenRoutes::new()
+                .paths(
+                    RoutePaths::builder()
+                        .register("/api/users")
+                        .token("/auth/login")
+                        .refresh("/auth/refresh")
+                        .logout("/auth/logout")
+                        .jwks("/keys.json")
+                        .build()
+                        .unwrap(),
+                )
                 .configure(t.auth.clone()),
         ),
     )

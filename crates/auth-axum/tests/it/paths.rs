@@ -2,7 +2,8 @@
 
 use std::sync::Arc;
 
-use auth_axum::RoutePaths;
+use auth_axum::TokenRoutes;
+use auth_axum::authcore::http::RoutePaths;
 use auth_axum::authcore::testing::TestAuth;
 use auth_axum::authcore::{Algorithm, Authenticator, KeySet, SigningKey};
 use axum::Router;
@@ -31,7 +32,11 @@ async fn token_routes_at_configured_paths() {
         .build()
         .unwrap();
     let router: Router = Router::new()
-        .merge(paths.router::<Arc<Authenticator>>())
+        .merge(
+            TokenRoutes::new()
+                .paths(paths)
+                .router::<Arc<Authenticator>>(),
+        )
         .with_state(t.auth.clone());
 
     let credentials = json!({"email": "ada@example.com", "password": "correct horse battery"});
