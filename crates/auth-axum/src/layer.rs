@@ -1,6 +1,5 @@
 //! [`RequireAuth`]: a route-group guard as a tower layer.
 
-use std::convert::Infallible;
 use std::fmt;
 use std::future::Future;
 use std::marker::PhantomData;
@@ -42,59 +41,49 @@ use crate::state::AuthState;
 ///     Router::new()
 ///         .route("/stats", get(|| async { "stats" }))
 ///         .route("/whoami", get(|who: Authenticated| async move { who.sub.clone() }))
-///         .route_layer(RequireAuth::<Admin>::layer(auth))
+///         .route_layer(RequireAuth::<Admin>::new(auth))
 /// }
 /// ```
 ///
-/// `RequireAuth::<()>::layer(auth)` only requires authentication. With extra claims,
-/// name them: `RequireAuth::<Admin, MyClaims>::layer(auth)`.
+/// `RequireAuth::<()>::new(auth)` only requires authentication. With extra claims,
+/// name them: `RequireAuth::<Admin, MyClaims>::new(auth)`. As tower's convention has it,
+/// `RequireAuth` is the [`Layer`] and [`RequireAuthService`] the [`Service`] it wraps the
+/// routes in.
+#[must_use]
 pub struct RequireAuth<R = (), E = ()> {
-    _never: PhantomData<fn() -> (R, E)>,
-    _private: Infallible,
-}
-
-impl<R, E> fmt::Debug for RequireAuth<R, E> {
-    fn fmt(&self, _: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self._private {}
-    }
+    auth: AuthState<E>,
+    roles: PhantomData<fn() -> R>,
 }
 
 impl<R: RequiredRoles, E> RequireAuth<R, E> {
-    /// The guard's layer, authenticating with `auth`: an `Arc<Authenticator<E>>`, an
+    /// The guard, authenticating with `auth`: an `Arc<Authenticator<E>>`, an
     /// `Arc<RequestAuthenticator<E>>` (a verify-only service) or an [`AuthState<E>`].
-    pub fn layer(auth: impl Into<AuthState<E>>) -> RequireAuthLayer<R, E> {
-        RequireAuthLayer {
+    pub fn new(auth: impl Into<AuthState<E>>) -> Self {
+        RequireAuth {
             auth: auth.into(),
             roles: PhantomData,
         }
     }
 }
 
-/// The [`Layer`] made by [`RequireAuth::layer`].
-#[must_use]
-pub struct RequireAuthLayer<R = (), E = ()> {
-    auth: AuthState<E>,
-    roles: PhantomData<fn() -> R>,
-}
-
-impl<R, E> Clone for RequireAuthLayer<R, E> {
+impl<R, E> Clone for RequireAuth<R, E> {
     fn clone(&self) -> Self {
-        RequireAuthLayer {
+        RequireAuth {
             auth: self.auth.clone(),
             roles: PhantomData,
         }
     }
 }
 
-impl<R: RequiredRoles, E> fmt::Debug for RequireAuthLayer<R, E> {
+impl<R: RequiredRoles, E> fmt::Debug for RequireAuth<R, E> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("RequireAuthLayer")
+        f.debug_struct("RequireAuth")
             .field("roles", &R::describe())
             .finish_non_exhaustive()
     }
 }
 
-impl<S, R, E> Layer<S> for RequireAuthLayer<R, E> {
+impl<S, R, E> Layer<S> for RequireAuth<R, E> {
     type Service = RequireAuthService<S, R, E>;
 
     fn layer(&self, inner: S) -> Self::Service {
@@ -106,7 +95,7 @@ impl<S, R, E> Layer<S> for RequireAuthLayer<R, E> {
     }
 }
 
-/// The [`Service`] of [`RequireAuthLayer`], wrapping the guarded routes.
+/// The [`Service`] of the [`RequireAuth`] layer, wrapping the guarded routes.
 pub struct RequireAuthService<S, R = (), E = ()> {
     inner: S,
     auth: AuthState<E>,

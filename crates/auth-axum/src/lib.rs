@@ -11,7 +11,7 @@ mod testing;
 
 pub use authcore;
 pub use extract::{Authenticated, Authorized, MaybeAuthenticated};
-pub use layer::{RequireAuth, RequireAuthLayer, RequireAuthService};
+pub use layer::{RequireAuth, RequireAuthService};
 pub use rejection::AuthRejection;
 pub use routes::{TokenRoutes, routes};
 pub use state::AuthState;

@@ -49,17 +49,17 @@ fn counting_app(t: &TestAuth) -> (Router, Arc<CountingVerifier>) {
                     },
                 ),
             )
-            .route_layer(RequireAuth::<()>::layer(auth.clone()));
+            .route_layer(RequireAuth::<()>::new(auth.clone()));
     // Nested guards: the outer one verifies, the inner one only checks the role.
     let nested = Router::new()
         .route(
             "/ping",
             get(|user: Authenticated| async move { json_response(&json!({"sub": user.sub})) }),
         )
-        .route_layer(RequireAuth::<Admin>::layer(auth.clone()));
+        .route_layer(RequireAuth::<Admin>::new(auth.clone()));
     let nested = Router::new()
         .nest("/nested/admin", nested)
-        .route_layer(RequireAuth::<()>::layer(auth.clone()));
+        .route_layer(RequireAuth::<()>::new(auth.clone()));
     let router = Router::new()
         .route(
             "/me",

@@ -69,10 +69,10 @@ where
 {
     let group = Router::new()
         .route("/group/ping", get(pong))
-        .route_layer(RequireAuth::<()>::layer(auth.clone()));
+        .route_layer(RequireAuth::<()>::new(auth.clone()));
     let admin_group = Router::new()
         .route("/admin-group/ping", get(pong))
-        .route_layer(RequireAuth::<Admin>::layer(auth));
+        .route_layer(RequireAuth::<Admin>::new(auth));
     Router::new()
         .route("/me", get(me))
         .route("/admin", get(admin))
