@@ -328,7 +328,9 @@ impl Logs {
     pub(crate) fn capture() -> (Logs, CaptureGuard) {
         static GLOBAL: Once = Once::new();
         GLOBAL.call_once(|| {
+            // No colours, whatever features the workspace unifies: the tests read the text.
             let subscriber = tracing_subscriber::fmt()
+                .with_ansi(false)
                 .with_writer(|| ThreadWriter)
                 .finish();
             tracing::subscriber::set_global_default(subscriber).unwrap();
