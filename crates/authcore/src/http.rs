@@ -2,6 +2,24 @@
 //! header (RFC 6750 §2.1) and mapping every [`AuthError`] to a status code, a
 //! `WWW-Authenticate` challenge (RFC 6750 §3) and a JSON body, as plain data. Each
 //! framework adapter renders an [`ErrorResponse`] in a few lines.
+//!
+//! # For adapter authors
+//!
+//! This module is the whole of what a framework adapter needs from authcore besides
+//! [`RequestAuthenticator`](crate::RequestAuthenticator), and `docs/adapters.md` in the
+//! repository specifies what an adapter provides with it:
+//!
+//! - authenticating a request: the raw `Authorization` values go to
+//!   [`RequestAuthenticator::authenticate_headers`](crate::RequestAuthenticator::authenticate_headers)
+//!   (or its `_optional` twin), which parses them with [`single_header`] and
+//!   [`bearer_token`];
+//! - answering a failure: [`error_response`] gives the status, headers and body of any
+//!   [`AuthError`] ([`ErrorResponse`], [`ErrorBody`], [`JSON`]);
+//! - the token routes: [`register`], [`token`], [`refresh`], [`logout`] and [`jwks`] take
+//!   the request's bytes and return a [`Response`] to render, at the paths of a
+//!   [`RoutePaths`]; bodies are read up to [`MAX_BODY_BYTES`];
+//! - the constants an adapter would otherwise write itself: [`status`],
+//!   [`TOKEN_RESPONSE_HEADERS`], [`RETRY_AFTER_SECONDS`].
 
 use std::fmt;
 
