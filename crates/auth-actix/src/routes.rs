@@ -121,11 +121,13 @@ impl<E: Send + Sync + 'static> TokenRoutes<E> {
     /// elsewhere; prefer [`TokenRoutes::configure`], which registers it too.
     pub fn mount(&self, cfg: &mut ServiceConfig) {
         let p = &self.paths;
+        if let Some(path) = p.register() {
+            cfg.route(
+                path,
+                web::post().to(|req, payload| with_body::<E>(req, payload, BodyRoute::Register)),
+            );
+        }
         cfg.route(
-            p.register(),
-            web::post().to(|req, payload| with_body::<E>(req, payload, BodyRoute::Register)),
-        )
-        .route(
             p.token(),
             web::post().to(|req, payload| with_body::<E>(req, payload, BodyRoute::Token)),
         )

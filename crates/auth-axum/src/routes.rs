@@ -104,15 +104,17 @@ impl<E: Send + Sync + 'static> TokenRoutes<E> {
         S: Clone + Send + Sync + 'static,
     {
         let p = &self.paths;
-        let router = Router::new()
-            .route(p.register(), post(register::<E>))
+        let mut router = Router::new()
             .route(p.token(), post(token::<E>))
             .route(p.refresh(), post(refresh::<E>))
             .route(p.logout(), post(logout::<E>));
-        match p.jwks() {
-            Some(path) => router.route(path, get(jwks::<E>)),
-            None => router,
+        if let Some(path) = p.register() {
+            router = router.route(path, post(register::<E>));
         }
+        if let Some(path) = p.jwks() {
+            router = router.route(path, get(jwks::<E>));
+        }
+        router
     }
 }
 

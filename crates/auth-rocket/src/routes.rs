@@ -101,11 +101,13 @@ impl<E: Send + Sync + 'static> TokenRoutes<E> {
         };
         let p = &self.paths;
         let mut routes = vec![
-            route(Method::Post, p.register(), Endpoint::Register),
             route(Method::Post, p.token(), Endpoint::Token),
             route(Method::Post, p.refresh(), Endpoint::Refresh),
             route(Method::Post, p.logout(), Endpoint::Logout),
         ];
+        if let Some(register) = p.register() {
+            routes.push(route(Method::Post, register, Endpoint::Register));
+        }
         if let Some(jwks) = p.jwks() {
             routes.push(route(Method::Get, jwks, Endpoint::Jwks));
         }

@@ -72,6 +72,11 @@ pub enum AuthError {
     /// The email address is already registered.
     #[error("the email address is already registered")]
     EmailTaken,
+    /// Registration is closed: the user store does not create users (a read-only
+    /// directory; [`StoreError::Unsupported`] from [`UserStore::create`](crate::UserStore::create)).
+    /// A `403 registration_disabled`.
+    #[error("registration is closed")]
+    RegistrationDisabled,
     /// The email address is not acceptable.
     #[error("the email address is invalid")]
     InvalidEmail,
@@ -141,6 +146,10 @@ pub enum StoreError {
     /// Any other backend failure.
     #[error("the store failed")]
     Backend(#[source] BoxError),
+    /// The store does not do this: a read-only user directory asked to create or change a
+    /// user (the provided methods of [`UserStore`](crate::UserStore)).
+    #[error("the store does not support {0}")]
+    Unsupported(&'static str),
 }
 
 impl StoreError {

@@ -315,6 +315,9 @@ fn mapped(err: &AuthError) -> ErrorResponse {
             "email_taken",
             "the email address is already registered",
         ),
+        AuthError::RegistrationDisabled => {
+            (403, None, "registration_disabled", "registration is closed")
+        }
         AuthError::InvalidEmail => (422, None, "invalid_email", "the email address is invalid"),
         AuthError::WeakPassword(reason) => (
             422,

@@ -8,7 +8,7 @@ use base64::Engine as _;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use time::{Duration, OffsetDateTime};
-use tracing::{info, warn};
+use tracing::{debug, info, warn};
 
 use crate::clock::{Clock, SystemClock};
 use crate::crypto::{B64, random_bytes, sha256};
@@ -213,6 +213,7 @@ impl<E: Send + Sync + 'static> Authenticator<E> {
                 Ok(user)
             }
             Err(StoreError::Conflict) => Err(AuthError::EmailTaken),
+            Err(StoreError::Unsupported(_)) => Err(AuthError::RegistrationDisabled),
             Err(e) => Err(e.into()),
         }
     }
@@ -251,7 +252,13 @@ impl<E: Send + Sync + 'static> Authenticator<E> {
         }
         if verification == Verification::MatchNeedsRehash {
             match self.hasher.hash_async(password).await {
-                Ok(hash) => self.users.update_password_hash(&user.id, &hash).await?,
+                Ok(hash) => match self.users.update_password_hash(&user.id, &hash).await {
+                    // A read-only directory keeps its hashes: the login stands.
+                    Err(StoreError::Unsupported(_)) => {
+                        debug!(target: "authcore", event = "rehash_skipped", user_id = %user.id);
+                    }
+                    other => other?,
+                },
                 Err(e) => {
                     warn!(target: "authcore", event = "rehash_failed", user_id = %user.id, error = %e)
                 }

@@ -85,28 +85,52 @@ pub trait UserStore: Send + Sync + 'static {
 
     /// Creates a user.
     ///
+    /// Provided: [`StoreError::Unsupported`], for a read-only directory, which the
+    /// authenticator answers as [`AuthError::RegistrationDisabled`](crate::AuthError::RegistrationDisabled)
+    /// (`403 registration_disabled`). Such an application should also leave the
+    /// registration route out (`RoutePathsBuilder::without_register`), so that no password
+    /// is hashed for nothing.
+    ///
     /// # Errors
     /// [`StoreError::Conflict`] if the email is taken, decided atomically: of two
     /// concurrent registrations of one email, exactly one succeeds.
-    async fn create(&self, user: NewUser) -> Result<User, StoreError>;
+    async fn create(&self, user: NewUser) -> Result<User, StoreError> {
+        let _ = user;
+        Err(StoreError::Unsupported("creating users"))
+    }
 
     /// Replaces a user's password hash.
     ///
+    /// Provided: [`StoreError::Unsupported`], for a read-only directory.
+    ///
     /// # Errors
     /// [`StoreError::NotFound`] if there is no such user.
-    async fn update_password_hash(&self, id: &str, hash: &PasswordHash) -> Result<(), StoreError>;
+    async fn update_password_hash(&self, id: &str, hash: &PasswordHash) -> Result<(), StoreError> {
+        let _ = (id, hash);
+        Err(StoreError::Unsupported("changing passwords"))
+    }
 
     /// Replaces a user's roles.
     ///
-    /// # Errors
-    /// [`StoreError::NotFound`] if there is no such user.
-    async fn set_roles(&self, id: &str, roles: &[String]) -> Result<(), StoreError>;
-
-    /// Disables or re-enables a user.
+    /// Provided: [`StoreError::Unsupported`], for a read-only directory.
     ///
     /// # Errors
     /// [`StoreError::NotFound`] if there is no such user.
-    async fn set_disabled(&self, id: &str, disabled: bool) -> Result<(), StoreError>;
+    async fn set_roles(&self, id: &str, roles: &[String]) -> Result<(), StoreError> {
+        let _ = (id, roles);
+        Err(StoreError::Unsupported("changing roles"))
+    }
+
+    /// Disables or re-enables a user.
+    ///
+    /// Provided: [`StoreError::Unsupported`], for a read-only directory.
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`] if there is no such user.
+    async fn set_disabled(&self, id: &str, disabled: bool) -> Result<(), StoreError> {
+        let _ = (id, disabled);
+        Err(StoreError::Unsupported("disabling users"))
+    }
 }
 
 /// The SHA-256 of a refresh token. Stores only ever see this, never the token.

@@ -81,6 +81,7 @@ pub fn error_samples() -> Vec<AuthError> {
         AuthError::InsufficientRole,
         AuthError::InvalidGrant,
         AuthError::EmailTaken,
+        AuthError::RegistrationDisabled,
         AuthError::InvalidEmail,
         AuthError::InvalidRequest,
         AuthError::Unavailable(crate::StoreError::unavailable("down")),

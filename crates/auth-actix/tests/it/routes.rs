@@ -188,3 +188,19 @@ async fn a_missing_authenticator_is_a_server_error_in_json() {
         );
     }
 }
+
+#[actix_web::test]
+async fn registration_can_be_left_out() {
+    let t = TestAuth::new();
+    let paths = RoutePaths::builder().without_register().build().unwrap();
+    let app = test::init_service(
+        App::new().configure(TokenRoutes::new().paths(paths).configure(t.auth.clone())),
+    )
+    .await;
+    let credentials = json!({"email": "ada@example.com", "password": PASSWORD});
+    let res = test::call_service(&app, post_json("/users", &credentials).to_request()).await;
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
+    // The other routes are there: an unknown user's login is refused, not missing.
+    let res = test::call_service(&app, post_json("/token", &credentials).to_request()).await;
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+}

@@ -106,3 +106,26 @@ async fn unreadable_and_oversized_bodies_are_the_cores_invalid_request() {
         assert_eq!(body_json(&response)["error"], "invalid_request");
     }
 }
+
+#[tokio::test]
+async fn registration_can_be_left_out() {
+    let t = TestAuth::new();
+    let paths = RoutePaths::builder().without_register().build().unwrap();
+    let router: Router = Router::new()
+        .merge(TokenRoutes::new().paths(paths).router())
+        .with_state(t.auth.clone());
+    let credentials = json!({"email": "ada@example.com", "password": "correct horse battery"});
+    assert_eq!(
+        send(&router, post_json("/users", &credentials))
+            .await
+            .status,
+        404
+    );
+    // The other routes are there: an unknown user's login is refused, not missing.
+    assert_eq!(
+        send(&router, post_json("/token", &credentials))
+            .await
+            .status,
+        401
+    );
+}

@@ -82,6 +82,10 @@ fn the_routes_follow_the_paths() {
     // The paths' own rules are authcore's (`RoutePaths::builder`); here, what is mounted.
     let paths = RoutePaths::builder().without_jwks().build().unwrap();
     assert_eq!(TokenRoutes::new().paths(paths).routes().len(), 4);
+    let paths = RoutePaths::builder().without_register().build().unwrap();
+    let mounted = TokenRoutes::new().paths(paths).routes();
+    assert_eq!(mounted.len(), 4);
+    assert!(mounted.iter().all(|r| r.uri.path() != "/users"));
     assert_eq!(routes().len(), 5);
     assert!(RoutePaths::builder().token("/<token>").build().is_err());
 }

@@ -26,7 +26,7 @@ use crate::ConfigError;
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RoutePaths {
-    register: String,
+    register: Option<String>,
     token: String,
     refresh: String,
     logout: String,
@@ -36,7 +36,7 @@ pub struct RoutePaths {
 impl Default for RoutePaths {
     fn default() -> Self {
         RoutePaths {
-            register: "/users".to_owned(),
+            register: Some("/users".to_owned()),
             token: "/token".to_owned(),
             refresh: "/token/refresh".to_owned(),
             logout: "/logout".to_owned(),
@@ -53,9 +53,9 @@ impl RoutePaths {
         }
     }
 
-    /// `POST`: registration ([`register`](super::register)).
-    pub fn register(&self) -> &str {
-        &self.register
+    /// `POST`: registration ([`register`](super::register)), unless left out.
+    pub fn register(&self) -> Option<&str> {
+        self.register.as_deref()
     }
 
     /// `POST`: login ([`token`](super::token)).
@@ -89,7 +89,15 @@ pub struct RoutePathsBuilder {
 impl RoutePathsBuilder {
     /// The registration path (default `/users`).
     pub fn register(mut self, path: impl Into<String>) -> Self {
-        self.paths.register = path.into();
+        self.paths.register = Some(path.into());
+        self
+    }
+
+    /// Leaves the registration route out: an application whose users are created
+    /// elsewhere (an admin tool, another service, an existing directory) mounts no public
+    /// self-registration.
+    pub fn without_register(mut self) -> Self {
+        self.paths.register = None;
         self
     }
 
@@ -133,8 +141,9 @@ impl RoutePathsBuilder {
     /// or equals another path.
     pub fn build(self) -> Result<RoutePaths, ConfigError> {
         let p = &self.paths;
-        let all: Vec<&str> = [&p.register, &p.token, &p.refresh, &p.logout]
+        let all: Vec<&str> = [&p.token, &p.refresh, &p.logout]
             .into_iter()
+            .chain(&p.register)
             .chain(&p.jwks)
             .map(String::as_str)
             .collect();
@@ -184,7 +193,7 @@ mod tests {
     fn the_defaults_and_valid_paths_build() {
         let paths = RoutePaths::builder().build().unwrap();
         assert_eq!(paths, RoutePaths::default());
-        assert_eq!(paths.register(), "/users");
+        assert_eq!(paths.register(), Some("/users"));
         assert_eq!(paths.jwks(), Some("/.well-known/jwks.json"));
         let paths = RoutePaths::builder()
             .register("/")
@@ -235,5 +244,11 @@ mod tests {
             .build()
             .unwrap();
         assert_eq!(paths.jwks(), None);
+        let paths = RoutePaths::builder()
+            .without_register()
+            .token("/users")
+            .build()
+            .unwrap();
+        assert_eq!(paths.register(), None);
     }
 }
