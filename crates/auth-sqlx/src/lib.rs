@@ -10,6 +10,8 @@ mod migrations;
 #[cfg(feature = "postgres")]
 mod postgres;
 #[cfg(feature = "sqlite")]
+mod single;
+#[cfg(feature = "sqlite")]
 mod sqlite;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 mod store;
@@ -19,5 +21,7 @@ pub use sqlx;
 
 #[cfg(feature = "postgres")]
 pub use postgres::{PostgresStore, PostgresStoreBuilder};
+#[cfg(feature = "sqlite")]
+pub use single::{SingleInstance, SingleInstanceError};
 #[cfg(feature = "sqlite")]
 pub use sqlite::{DatabaseInUse, SqliteStore, SqliteStoreBuilder};

@@ -14,12 +14,11 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use auth_redis::RedisStore;
-use auth_sqlx::{DatabaseInUse, PostgresStore, SqliteStore};
-use authcore::store::{RevocationMirror, UserCache};
+use auth_sqlx::{PostgresStore, SingleInstanceError, SqliteStore};
 use authcore::time::Duration;
 use authcore::{
     Algorithm, Authenticator, ConfigError, Jwt, KeySet, RefreshTokenStore, RevocationStore,
-    SigningKey, StoreError, UserStore,
+    SigningKey, UserStore,
 };
 
 pub mod resource;
@@ -191,27 +190,42 @@ impl Config {
     /// A [`ConfigError`] naming the variable whose store or key could not be used.
     pub async fn authenticator(&self) -> Result<Arc<Authenticator>, ConfigError> {
         let db = "AUTH_DATABASE_URL";
-        let (mut users, mut refresh, mut revocations): (
+        let (users, mut refresh, mut revocations): (
             Arc<dyn UserStore>,
             Arc<dyn RefreshTokenStore>,
             Arc<dyn RevocationStore>,
-        ) = if self.database_url.starts_with("sqlite:") {
-            // Without Redis this process mirrors the revocations (below), so it must be
-            // the database's only user: claim the file, and refuse to start if another
-            // instance holds it.
-            let store = SqliteStore::builder()
+        ) = if self.database_url.starts_with("sqlite:") && self.redis_url.is_none() {
+            // Without Redis this process is the embedded database's only user: it claims
+            // the file, and refuses to start if another instance holds it; revocations are
+            // read from an in-memory mirror, loaded now and written through, instead of a
+            // query on every request, and users looked up by id (`/me`, refresh) are
+            // cached, every write going through the cache. Instances that share
+            // PostgreSQL or Redis read the stores.
+            let single = SqliteStore::builder()
                 .url(&self.database_url)
-                .exclusive(self.redis_url.is_none())
-                .connect()
+                .connect_single_instance()
                 .await
                 .map_err(|e| match e {
-                    StoreError::Unavailable(source) if source.is::<DatabaseInUse>() => env_error(
+                    e if e.is_in_use() => env_error(
                         db,
                         "the SQLite database is in use by another instance; run one instance \
                          per SQLite file, or share PostgreSQL",
                     ),
+                    SingleInstanceError::Migrate(_) => env_error(db, "cannot migrate the database"),
+                    SingleInstanceError::LoadRevocations(_) => {
+                        env_error(db, "cannot read the revocations")
+                    }
                     _ => env_error(db, "cannot open the SQLite database"),
                 })?;
+            (single.users, single.refresh_tokens, single.revocations)
+        } else if self.database_url.starts_with("sqlite:") {
+            // Refresh tokens and revocations go to Redis (below); the users stay in the
+            // file, read by every instance that shares it.
+            let store = SqliteStore::builder()
+                .url(&self.database_url)
+                .connect()
+                .await
+                .map_err(|_| env_error(db, "cannot open the SQLite database"))?;
             store
                 .migrate()
                 .await
@@ -241,18 +255,6 @@ impl Config {
             );
             refresh = store.clone();
             revocations = store;
-        } else if self.database_url.starts_with("sqlite:") {
-            // The embedded database belongs to this one process: revocations are read from
-            // an in-memory mirror, loaded now and written through, instead of a query on
-            // every request, and users looked up by id (`/me`, refresh) are cached, every
-            // write going through the cache. Instances that share PostgreSQL or Redis read
-            // the stores.
-            users = Arc::new(UserCache::new(users));
-            revocations = Arc::new(
-                RevocationMirror::load(revocations, authcore::time::OffsetDateTime::now_utc())
-                    .await
-                    .map_err(|_| env_error(db, "cannot read the revocations"))?,
-            );
         }
         let keys = KeySet::new(self.signing_key()?);
         let jwt = Jwt::builder()

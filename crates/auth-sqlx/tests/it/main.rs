@@ -7,6 +7,7 @@
 mod app_migrations;
 mod config;
 mod postgres;
+mod single;
 mod sqlite;
 
 use std::collections::hash_map::RandomState;
