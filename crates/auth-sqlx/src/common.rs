@@ -344,21 +344,6 @@ fn validate_schema(name: &str) -> Result<(), StoreError> {
     }
 }
 
-/// Validates the settings every builder shares.
-pub(crate) fn validate_pool(
-    max_connections: u32,
-    acquire_timeout: Duration,
-    query_timeout: Duration,
-) -> Result<(), StoreError> {
-    if max_connections == 0 {
-        return Err(invalid("max_connections must be at least 1"));
-    }
-    if acquire_timeout.is_zero() || query_timeout.is_zero() {
-        return Err(invalid("timeouts must be positive"));
-    }
-    Ok(())
-}
-
 /// `SELECT 1 FROM {table} WHERE id IN ($1, …, $n) LIMIT 1`.
 fn is_revoked_sql(table: &str, n: usize) -> String {
     let mut sql = format!("SELECT 1 FROM {table} WHERE id IN (");

@@ -2,6 +2,8 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
+mod builder;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
 mod common;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 mod error;

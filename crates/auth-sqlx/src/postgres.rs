@@ -8,12 +8,11 @@ use std::time::Duration;
 
 use authcore::StoreError;
 use authcore::store::RefreshTokenRecord;
-use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use sqlx::postgres::{PgConnectOptions, PgPool};
 
-use crate::common::{
-    DEFAULT_MAX_CONNECTIONS, DEFAULT_TIMEOUT, DEFAULT_USERS_TABLE, Flavor, Sql, unix, validate_pool,
-};
-use crate::error::{bounded, db, invalid};
+use crate::builder::{Plan, PoolSettings, WithSettings};
+use crate::common::{DEFAULT_TIMEOUT, Flavor, Sql, unix};
+use crate::error::{db, invalid};
 
 /// [`UserStore`](authcore::UserStore), [`RefreshTokenStore`](authcore::RefreshTokenStore)
 /// and [`RevocationStore`](authcore::RevocationStore) on one PostgreSQL database.
@@ -100,11 +99,8 @@ impl PostgresStore {
     pub fn builder() -> PostgresStoreBuilder {
         PostgresStoreBuilder {
             source: Source::None,
-            max_connections: DEFAULT_MAX_CONNECTIONS,
-            acquire_timeout: DEFAULT_TIMEOUT,
-            query_timeout: DEFAULT_TIMEOUT,
+            settings: PoolSettings::default(),
             schema: None,
-            users_table: DEFAULT_USERS_TABLE.to_owned(),
         }
     }
 
@@ -112,14 +108,11 @@ impl PostgresStore {
     /// table, and no schema: the tables are where the connections' `search_path` finds
     /// them. Use [`PostgresStoreBuilder::pool`] to change those.
     pub fn from_pool(pool: PgPool) -> Self {
-        PostgresStore {
-            pool,
+        Parts {
             query_timeout: DEFAULT_TIMEOUT,
-            sql: Arc::new(
-                Sql::new(Flavor::Postgres, None, DEFAULT_USERS_TABLE)
-                    .unwrap_or_else(|_| unreachable!("the default table name is valid")),
-            ),
+            sql: PoolSettings::default_sql(Flavor::Postgres),
         }
+        .store(pool)
     }
 
     /// The underlying pool.
@@ -143,11 +136,8 @@ enum Source {
 #[must_use]
 pub struct PostgresStoreBuilder {
     source: Source,
-    max_connections: u32,
-    acquire_timeout: Duration,
-    query_timeout: Duration,
+    settings: PoolSettings,
     schema: Option<String>,
-    users_table: String,
 }
 
 impl fmt::Debug for PostgresStoreBuilder {
@@ -157,13 +147,11 @@ impl fmt::Debug for PostgresStoreBuilder {
             Source::Url(_) => "url ([redacted])",
             Source::Pool(_) => "pool",
         };
-        f.debug_struct("PostgresStoreBuilder")
-            .field("source", &source)
-            .field("max_connections", &self.max_connections)
-            .field("acquire_timeout", &self.acquire_timeout)
-            .field("query_timeout", &self.query_timeout)
-            .field("schema", &self.schema)
-            .field("users_table", &self.users_table)
+        let mut f = f.debug_struct("PostgresStoreBuilder");
+        f.field("source", &source);
+        self.settings.debug_fields(&mut f);
+        f.field("schema", &self.schema)
+            .field("users_table", &self.settings.users_table)
             .finish()
     }
 }
@@ -182,22 +170,19 @@ impl PostgresStoreBuilder {
     }
 
     /// Most connections in the pool. Default 10.
-    pub fn max_connections(mut self, n: u32) -> Self {
-        self.max_connections = n;
-        self
+    pub fn max_connections(self, n: u32) -> Self {
+        self.set(|s| s.max_connections = n)
     }
 
     /// How long a call waits for a connection (including opening one). Default 5 s.
-    pub fn acquire_timeout(mut self, timeout: Duration) -> Self {
-        self.acquire_timeout = timeout;
-        self
+    pub fn acquire_timeout(self, timeout: Duration) -> Self {
+        self.set(|s| s.acquire_timeout = timeout)
     }
 
     /// The deadline of every store call, after which it returns
     /// [`StoreError::Unavailable`]; also the server's `statement_timeout`. Default 5 s.
-    pub fn query_timeout(mut self, timeout: Duration) -> Self {
-        self.query_timeout = timeout;
-        self
+    pub fn query_timeout(self, timeout: Duration) -> Self {
+        self.set(|s| s.query_timeout = timeout)
     }
 
     /// Keeps authcore's tables, its migrations table among them, in `schema` (which must
@@ -212,9 +197,8 @@ impl PostgresStoreBuilder {
     /// The users table, if not `authcore_users` (for example an existing table with the
     /// documented columns). A plain identifier, optionally schema-qualified; unqualified,
     /// it is in the [`schema`](PostgresStoreBuilder::schema), if one is set.
-    pub fn users_table(mut self, table: &str) -> Self {
-        self.users_table = table.to_owned();
-        self
+    pub fn users_table(self, table: &str) -> Self {
+        self.set(|s| s.users_table = table.to_owned())
     }
 
     /// Validates the settings and opens the pool, connecting once.
@@ -225,22 +209,8 @@ impl PostgresStoreBuilder {
     /// name; [`StoreError::Unavailable`] if the server cannot be reached within the
     /// acquire timeout; [`StoreError::Backend`] if it refuses the connection.
     pub async fn connect(self) -> Result<PostgresStore, StoreError> {
-        let acquire = self.acquire_timeout;
-        let (plan, query_timeout, sql) = self.prepare()?;
-        let pool = match plan {
-            Plan::Ready(pool) => pool,
-            Plan::Open(pool, options) => {
-                bounded(acquire, async {
-                    pool.connect_with(*options).await.map_err(db)
-                })
-                .await?
-            }
-        };
-        Ok(PostgresStore {
-            pool,
-            query_timeout,
-            sql,
-        })
+        let (plan, parts) = self.prepare()?;
+        Ok(parts.store(plan.open().await?))
     }
 
     /// Validates the settings and creates the pool without connecting; the first call
@@ -254,52 +224,54 @@ impl PostgresStoreBuilder {
     /// # Panics
     /// Outside a Tokio runtime.
     pub fn connect_lazy(self) -> Result<PostgresStore, StoreError> {
-        let (plan, query_timeout, sql) = self.prepare()?;
-        let pool = match plan {
-            Plan::Ready(pool) => pool,
-            Plan::Open(pool, options) => pool.connect_lazy_with(*options),
-        };
-        Ok(PostgresStore {
-            pool,
-            query_timeout,
-            sql,
-        })
+        let (plan, parts) = self.prepare()?;
+        Ok(parts.store(plan.open_lazy()))
     }
 
-    fn prepare(self) -> Result<(Plan, Duration, Arc<Sql>), StoreError> {
-        validate_pool(
-            self.max_connections,
-            self.acquire_timeout,
-            self.query_timeout,
-        )?;
-        let sql = Arc::new(Sql::new(
-            Flavor::Postgres,
-            self.schema.as_deref(),
-            &self.users_table,
-        )?);
+    /// The pool to open or use, and the rest of the store.
+    fn prepare(self) -> Result<(Plan<sqlx::Postgres>, Parts), StoreError> {
+        self.settings.validate()?;
+        let sql = self
+            .settings
+            .sql(Flavor::Postgres, self.schema.as_deref())?;
+        let query_timeout = self.settings.query_timeout;
         let url = match self.source {
-            Source::Pool(pool) => return Ok((Plan::Ready(pool), self.query_timeout, sql)),
+            Source::Pool(pool) => return Ok((Plan::Ready(pool), Parts { query_timeout, sql })),
             Source::None => return Err(invalid("a database URL or pool is required")),
             Source::Url(url) => url,
         };
         let options = PgConnectOptions::from_str(&url)
             .map_err(|_| invalid("the PostgreSQL URL is invalid"))?
             .application_name("authcore")
-            .options([(
-                "statement_timeout",
-                self.query_timeout.as_millis().to_string(),
-            )]);
-        let pool = PgPoolOptions::new()
-            .max_connections(self.max_connections)
-            .acquire_timeout(self.acquire_timeout);
-        Ok((Plan::Open(pool, Box::new(options)), self.query_timeout, sql))
+            .options([("statement_timeout", query_timeout.as_millis().to_string())]);
+        let pool = self.settings.pool_options();
+        Ok((
+            Plan::Open(pool, Box::new(options)),
+            Parts { query_timeout, sql },
+        ))
     }
 }
 
-/// A given pool, or the options to open one.
-enum Plan {
-    Ready(PgPool),
-    Open(PgPoolOptions, Box<PgConnectOptions>),
+impl WithSettings for PostgresStoreBuilder {
+    fn settings_mut(&mut self) -> &mut PoolSettings {
+        &mut self.settings
+    }
+}
+
+/// A store but for its pool.
+struct Parts {
+    query_timeout: Duration,
+    sql: Arc<Sql>,
+}
+
+impl Parts {
+    fn store(self, pool: PgPool) -> PostgresStore {
+        PostgresStore {
+            pool,
+            query_timeout: self.query_timeout,
+            sql: self.sql,
+        }
+    }
 }
 
 #[cfg(test)]

@@ -9,12 +9,11 @@ use std::time::Duration;
 
 use authcore::StoreError;
 use authcore::store::RefreshTokenRecord;
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool};
 
-use crate::common::{
-    DEFAULT_MAX_CONNECTIONS, DEFAULT_TIMEOUT, DEFAULT_USERS_TABLE, Flavor, Sql, unix, validate_pool,
-};
-use crate::error::{bounded, db, invalid};
+use crate::builder::{Plan, PoolSettings, WithSettings};
+use crate::common::{DEFAULT_TIMEOUT, Flavor, Sql, unix};
+use crate::error::{db, invalid};
 
 /// [`UserStore`](authcore::UserStore), [`RefreshTokenStore`](authcore::RefreshTokenStore)
 /// and [`RevocationStore`](authcore::RevocationStore) on one SQLite database.
@@ -156,11 +155,8 @@ impl SqliteStore {
     pub fn builder() -> SqliteStoreBuilder {
         SqliteStoreBuilder {
             source: Source::None,
-            max_connections: DEFAULT_MAX_CONNECTIONS,
-            acquire_timeout: DEFAULT_TIMEOUT,
-            query_timeout: DEFAULT_TIMEOUT,
+            settings: PoolSettings::default(),
             busy_timeout: DEFAULT_TIMEOUT,
-            users_table: DEFAULT_USERS_TABLE.to_owned(),
             exclusive: false,
         }
     }
@@ -171,10 +167,7 @@ impl SqliteStore {
     pub fn from_pool(pool: SqlitePool) -> Self {
         Parts {
             query_timeout: DEFAULT_TIMEOUT,
-            sql: Arc::new(
-                Sql::new(Flavor::Sqlite, None, DEFAULT_USERS_TABLE)
-                    .unwrap_or_else(|_| unreachable!("the default table name is valid")),
-            ),
+            sql: PoolSettings::default_sql(Flavor::Sqlite),
             lock: None,
         }
         .store(pool)
@@ -202,11 +195,8 @@ enum Source {
 #[must_use]
 pub struct SqliteStoreBuilder {
     source: Source,
-    max_connections: u32,
-    acquire_timeout: Duration,
-    query_timeout: Duration,
+    settings: PoolSettings,
     busy_timeout: Duration,
-    users_table: String,
     exclusive: bool,
 }
 
@@ -218,13 +208,11 @@ impl fmt::Debug for SqliteStoreBuilder {
             Source::File(_) => "file",
             Source::Pool(_) => "pool",
         };
-        f.debug_struct("SqliteStoreBuilder")
-            .field("source", &source)
-            .field("max_connections", &self.max_connections)
-            .field("acquire_timeout", &self.acquire_timeout)
-            .field("query_timeout", &self.query_timeout)
-            .field("busy_timeout", &self.busy_timeout)
-            .field("users_table", &self.users_table)
+        let mut f = f.debug_struct("SqliteStoreBuilder");
+        f.field("source", &source);
+        self.settings.debug_fields(&mut f);
+        f.field("busy_timeout", &self.busy_timeout)
+            .field("users_table", &self.settings.users_table)
             .field("exclusive", &self.exclusive)
             .finish()
     }
@@ -250,22 +238,19 @@ impl SqliteStoreBuilder {
     }
 
     /// Most connections in the pool. Default 10; an in-memory database always uses one.
-    pub fn max_connections(mut self, n: u32) -> Self {
-        self.max_connections = n;
-        self
+    pub fn max_connections(self, n: u32) -> Self {
+        self.set(|s| s.max_connections = n)
     }
 
     /// How long a call waits for a free connection. Default 5 s.
-    pub fn acquire_timeout(mut self, timeout: Duration) -> Self {
-        self.acquire_timeout = timeout;
-        self
+    pub fn acquire_timeout(self, timeout: Duration) -> Self {
+        self.set(|s| s.acquire_timeout = timeout)
     }
 
     /// The deadline of every store call, after which it returns
     /// [`StoreError::Unavailable`]. Default 5 s.
-    pub fn query_timeout(mut self, timeout: Duration) -> Self {
-        self.query_timeout = timeout;
-        self
+    pub fn query_timeout(self, timeout: Duration) -> Self {
+        self.set(|s| s.query_timeout = timeout)
     }
 
     /// How long SQLite waits for the write lock while a connection outside this store
@@ -278,9 +263,8 @@ impl SqliteStoreBuilder {
 
     /// The users table, if not `authcore_users` (for example an existing table with the
     /// documented columns). A plain identifier, optionally schema-qualified.
-    pub fn users_table(mut self, table: &str) -> Self {
-        self.users_table = table.to_owned();
-        self
+    pub fn users_table(self, table: &str) -> Self {
+        self.set(|s| s.users_table = table.to_owned())
     }
 
     /// Claims the database file for this store alone: an advisory lock on
@@ -310,18 +294,8 @@ impl SqliteStoreBuilder {
     /// [`StoreError::Unavailable`] or [`StoreError::Backend`] if the database cannot be
     /// opened within the acquire timeout.
     pub async fn connect(self) -> Result<SqliteStore, StoreError> {
-        let acquire = self.acquire_timeout;
         let (plan, parts) = self.prepare()?;
-        let pool = match plan {
-            Plan::Ready(pool) => pool,
-            Plan::Open(pool, options) => {
-                bounded(acquire, async {
-                    pool.connect_with(*options).await.map_err(db)
-                })
-                .await?
-            }
-        };
-        Ok(parts.store(pool))
+        Ok(parts.store(plan.open().await?))
     }
 
     /// Validates the settings and creates the pool without connecting; the first call
@@ -335,24 +309,16 @@ impl SqliteStoreBuilder {
     /// Outside a Tokio runtime.
     pub fn connect_lazy(self) -> Result<SqliteStore, StoreError> {
         let (plan, parts) = self.prepare()?;
-        let pool = match plan {
-            Plan::Ready(pool) => pool,
-            Plan::Open(pool, options) => pool.connect_lazy_with(*options),
-        };
-        Ok(parts.store(pool))
+        Ok(parts.store(plan.open_lazy()))
     }
 
     /// The pool to open or use, and the rest of the store.
-    fn prepare(self) -> Result<(Plan, Parts), StoreError> {
-        validate_pool(
-            self.max_connections,
-            self.acquire_timeout,
-            self.query_timeout,
-        )?;
+    fn prepare(self) -> Result<(Plan<sqlx::Sqlite>, Parts), StoreError> {
+        self.settings.validate()?;
         if self.busy_timeout.is_zero() {
             return Err(invalid("timeouts must be positive"));
         }
-        let sql = Arc::new(Sql::new(Flavor::Sqlite, None, &self.users_table)?);
+        let sql = self.settings.sql(Flavor::Sqlite, None)?;
         let (options, in_memory) = match self.source {
             Source::Pool(_) if self.exclusive => {
                 return Err(invalid(
@@ -361,7 +327,7 @@ impl SqliteStoreBuilder {
             }
             Source::Pool(pool) => {
                 let parts = Parts {
-                    query_timeout: self.query_timeout,
+                    query_timeout: self.settings.query_timeout,
                     sql,
                     lock: None,
                 };
@@ -384,12 +350,12 @@ impl SqliteStoreBuilder {
             .busy_timeout(self.busy_timeout)
             .create_if_missing(true)
             .foreign_keys(true);
-        let mut pool = SqlitePoolOptions::new()
+        let mut pool = self
+            .settings
+            .pool_options::<sqlx::Sqlite>()
             // A connection to a file cannot go stale the way a network connection can:
             // no round trip to the connection's thread before every query.
-            .test_before_acquire(false)
-            .max_connections(self.max_connections)
-            .acquire_timeout(self.acquire_timeout);
+            .test_before_acquire(false);
         if in_memory {
             // An in-memory database lives as long as one of its connections: keep exactly
             // one, forever.
@@ -405,11 +371,17 @@ impl SqliteStoreBuilder {
             None
         };
         let parts = Parts {
-            query_timeout: self.query_timeout,
+            query_timeout: self.settings.query_timeout,
             sql,
             lock,
         };
         Ok((Plan::Open(pool, Box::new(options)), parts))
+    }
+}
+
+impl WithSettings for SqliteStoreBuilder {
+    fn settings_mut(&mut self) -> &mut PoolSettings {
+        &mut self.settings
     }
 }
 
@@ -431,10 +403,4 @@ impl Parts {
             writes: Arc::default(),
         }
     }
-}
-
-/// A given pool, or the options to open one.
-enum Plan {
-    Ready(SqlitePool),
-    Open(SqlitePoolOptions, Box<SqliteConnectOptions>),
 }
