@@ -30,7 +30,9 @@ use crate::error::{db, invalid};
 /// [`authcore::store::RevocationMirror`]: loaded once, written through, and read from
 /// memory, so authenticating a request does no query at all. Open the store
 /// [`exclusive`](SqliteStoreBuilder::exclusive) then, so that a second process on the
-/// same file is refused instead of writing revocations the mirror never sees.
+/// same file is refused instead of writing revocations the mirror never sees;
+/// [`connect_single_instance`](SqliteStoreBuilder::connect_single_instance) takes the
+/// lock, the mirror and a user cache together.
 #[derive(Clone)]
 pub struct SqliteStore {
     pub(crate) pool: SqlitePool,
@@ -275,7 +277,9 @@ impl SqliteStoreBuilder {
     /// wrapping [`DatabaseInUse`]. Default off.
     ///
     /// Take it when this process keeps state that other writers would make stale, such as
-    /// a [`RevocationMirror`](authcore::store::RevocationMirror) of the revocations. The
+    /// a [`RevocationMirror`](authcore::store::RevocationMirror) of the revocations
+    /// ([`connect_single_instance`](SqliteStoreBuilder::connect_single_instance) sets up
+    /// both). The
     /// lock is advisory: a store that is not exclusive, or another program, can still
     /// open the file. An in-memory database belongs to its process anyway and takes no
     /// lock.
