@@ -49,11 +49,13 @@ where
 ///
 /// | route | handler |
 /// |---|---|
-/// | `POST /users` | [`authcore::http::register`] |
 /// | `POST /token` | [`authcore::http::token`] |
 /// | `POST /token/refresh` | [`authcore::http::refresh`] |
 /// | `POST /logout` | [`authcore::http::logout`] |
 /// | `GET /.well-known/jwks.json` | [`authcore::http::jwks`] |
+///
+/// Public self-registration ([`authcore::http::register`]) is off unless asked for: open
+/// it at a path of a [`RoutePaths`] with [`TokenRoutes`].
 ///
 /// Bodies are read up to [`MAX_BODY_BYTES`]; a larger or broken body is a `400
 /// invalid_request`, as is every other malformed request.

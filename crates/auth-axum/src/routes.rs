@@ -21,15 +21,17 @@ use crate::rejection::render;
 ///
 /// | route | answer |
 /// |---|---|
-/// | `POST /users` `{email, password}` | `201 {id, email, roles}` |
 /// | `POST /token` `{email, password}` or the password-grant form (RFC 6749 §4.3.2) | `200` token pair |
 /// | `POST /token/refresh` `{refresh_token}` (RFC 6749 §6) | `200` new pair; the old refresh token is spent |
 /// | `POST /logout` with a bearer token | `204`; the token and its session are revoked |
 /// | `GET /.well-known/jwks.json` | `200` JWKS, or `404` with only shared secrets |
 ///
+/// Public self-registration (`POST {email, password}` → `201 {id, email, roles}`) is off
+/// unless asked for: open it at a path of [`RoutePaths`] with [`TokenRoutes`].
+///
 /// Every status, header and body comes from `authcore::http`. Bodies are read up to
 /// [`MAX_BODY_BYTES`]; a larger or unreadable body is a `400 invalid_request`. Use
-/// [`TokenRoutes`] for other paths or extra claims.
+/// [`TokenRoutes`] for other paths, registration, or extra claims.
 pub fn routes<S>() -> Router<S>
 where
     Arc<Authenticator>: FromRef<S>,

@@ -5,6 +5,7 @@ use std::fmt;
 use std::marker::PhantomData;
 use std::sync::Arc;
 
+use authcore::http::RoutePaths;
 use authcore::{Authenticator, ConfigError, RequestAuthenticator, RequiredRoles};
 use rocket::fairing::{self, Fairing, Info, Kind};
 use rocket::http::uri::Origin;
@@ -50,7 +51,8 @@ pub struct AuthFairing<E = ()> {
     /// `None` for a verify-only service.
     auth: Option<Arc<Authenticator<E>>>,
     requests: Arc<RequestAuthenticator<E>>,
-    routes: bool,
+    /// The token routes' paths, when the fairing mounts them.
+    routes: Option<RoutePaths>,
     catchers: bool,
 }
 
@@ -71,7 +73,7 @@ impl<E: Send + Sync + 'static> AuthFairing<E> {
         AuthFairing {
             requests: auth.request_authenticator().clone(),
             auth: Some(auth),
-            routes: false,
+            routes: None,
             catchers: true,
         }
     }
@@ -110,17 +112,25 @@ impl<E: Send + Sync + 'static> AuthFairing<E> {
         AuthFairing {
             auth: None,
             requests,
-            routes: false,
+            routes: None,
             catchers: true,
         }
     }
 
     /// Also mounts the token routes at their default paths under `/` (see
-    /// [`routes`](crate::routes); mount [`TokenRoutes`](crate::TokenRoutes) yourself for
-    /// other paths or another base).
+    /// [`routes`](crate::routes): registration off); [`AuthFairing::with_routes_at`]
+    /// chooses the paths, and mounting [`TokenRoutes`](crate::TokenRoutes) yourself
+    /// another base.
     #[must_use]
-    pub fn with_routes(mut self) -> Self {
-        self.routes = true;
+    pub fn with_routes(self) -> Self {
+        self.with_routes_at(RoutePaths::default())
+    }
+
+    /// Also mounts the token routes at `paths` under `/`: the way to open public
+    /// self-registration (`RoutePaths::builder().register("/users")`).
+    #[must_use]
+    pub fn with_routes_at(mut self, paths: RoutePaths) -> Self {
+        self.routes = Some(paths);
         self
     }
 
@@ -156,7 +166,7 @@ impl<E: Send + Sync + 'static> Fairing for AuthFairing<E> {
             );
             return Err(rocket);
         }
-        if self.routes && self.auth.is_none() {
+        if self.routes.is_some() && self.auth.is_none() {
             tracing::error!(
                 target: "auth_rocket",
                 "auth-rocket: AuthFairing::verify_only has no token routes to mount; \
@@ -171,8 +181,13 @@ impl<E: Send + Sync + 'static> Fairing for AuthFairing<E> {
         if self.catchers {
             rocket = rocket.register("/", crate::catchers());
         }
-        if self.routes {
-            rocket = rocket.mount("/", crate::TokenRoutes::<E>::default().routes());
+        if let Some(paths) = &self.routes {
+            rocket = rocket.mount(
+                "/",
+                crate::TokenRoutes::<E>::default()
+                    .paths(paths.clone())
+                    .routes(),
+            );
         }
         Ok(rocket)
     }

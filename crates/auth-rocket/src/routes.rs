@@ -19,7 +19,6 @@ use crate::guard::{authenticator, authorization};
 ///
 /// | route | handler |
 /// |---|---|
-/// | `POST /users` | [`authcore::http::register`] |
 /// | `POST /token` | [`authcore::http::token`] |
 /// | `POST /token/refresh` | [`authcore::http::refresh`] |
 /// | `POST /logout` | [`authcore::http::logout`] |
@@ -27,8 +26,9 @@ use crate::guard::{authenticator, authorization};
 ///
 /// Mount them under a base with [`Rocket::mount`](rocket::Rocket::mount) (`/auth` gives
 /// `POST /auth/token`, …), or let [`AuthFairing::with_routes`](crate::AuthFairing::with_routes)
-/// mount them at `/`; [`TokenRoutes`] chooses each path. They read the authenticator
-/// that [`AuthFairing`](crate::AuthFairing) manages.
+/// mount them at `/`; [`TokenRoutes`] chooses each path, and opens public
+/// self-registration ([`authcore::http::register`]), which is off unless asked for. They
+/// read the authenticator that [`AuthFairing`](crate::AuthFairing) manages.
 ///
 /// ```
 /// let rocket = rocket::build().mount("/auth", auth_rocket::routes());

@@ -87,9 +87,8 @@ pub trait UserStore: Send + Sync + 'static {
     ///
     /// Provided: [`StoreError::Unsupported`], for a read-only directory, which the
     /// authenticator answers as [`AuthError::RegistrationDisabled`](crate::AuthError::RegistrationDisabled)
-    /// (`403 registration_disabled`). Such an application should also leave the
-    /// registration route out (`RoutePathsBuilder::without_register`), so that no password
-    /// is hashed for nothing.
+    /// (`403 registration_disabled`). Such an application leaves the registration route
+    /// out (the default of `RoutePaths`), so that no password is hashed for nothing.
     ///
     /// # Errors
     /// [`StoreError::Conflict`] if the email is taken, decided atomically: of two

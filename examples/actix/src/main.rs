@@ -3,8 +3,8 @@
 
 use actix_web::{App, HttpResponse, HttpServer, web};
 use auth_actix::authcore::{Authenticator, http};
-use auth_actix::{AuthRejection, Authenticated, Authorized, configure};
-use example_common::{ADMIN_BODY, Admin, HEALTHZ_BODY, start};
+use auth_actix::{AuthRejection, Authenticated, Authorized, TokenRoutes};
+use example_common::{ADMIN_BODY, Admin, HEALTHZ_BODY, route_paths, start};
 
 fn json(body: impl Into<String>) -> HttpResponse {
     HttpResponse::Ok()
@@ -35,7 +35,11 @@ async fn main() -> std::io::Result<()> {
     // actix-web stops gracefully on SIGTERM and Ctrl-C by itself.
     let server = HttpServer::new(move || {
         App::new()
-            .configure(configure(auth.clone()))
+            .configure(
+                TokenRoutes::new()
+                    .paths(route_paths())
+                    .configure(auth.clone()),
+            )
             .route("/me", web::get().to(me))
             .route("/admin", web::get().to(admin))
             .route("/healthz", web::get().to(healthz))

@@ -4,12 +4,12 @@
 use std::sync::Arc;
 
 use auth_axum::authcore::{Authenticator, http};
-use auth_axum::{AuthRejection, Authenticated, Authorized, routes};
+use auth_axum::{AuthRejection, Authenticated, Authorized, TokenRoutes};
 use axum::Router;
 use axum::http::header::CONTENT_TYPE;
 use axum::response::IntoResponse;
 use axum::routing::get;
-use example_common::{ADMIN_BODY, Admin, HEALTHZ_BODY, shutdown_signal, start};
+use example_common::{ADMIN_BODY, Admin, HEALTHZ_BODY, route_paths, shutdown_signal, start};
 
 const JSON: [(axum::http::HeaderName, &str); 1] = [(CONTENT_TYPE, http::JSON)];
 
@@ -36,7 +36,7 @@ async fn main() -> std::io::Result<()> {
         .route("/me", get(me))
         .route("/admin", get(admin))
         .route("/healthz", get(healthz))
-        .merge(routes())
+        .merge(TokenRoutes::new().paths(route_paths()).router())
         .with_state(auth);
     let listener = tokio::net::TcpListener::bind(config.addr).await?;
     println!("listening on http://{}", listener.local_addr()?);

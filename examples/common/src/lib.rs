@@ -33,6 +33,18 @@ pub const HEALTHZ_BODY: &str = r#"{"status":"ok"}"#;
 /// `GET /admin` for an administrator.
 pub const ADMIN_BODY: &str = r#"{"ok":true}"#;
 
+/// The token routes' paths of the contract: the defaults, with public self-registration
+/// opened at `POST /users` (it is off unless asked for).
+///
+/// # Panics
+/// Never: the paths are valid.
+pub fn route_paths() -> authcore::http::RoutePaths {
+    authcore::http::RoutePaths::builder()
+        .register("/users")
+        .build()
+        .unwrap_or_else(|e| panic!("the contract's route paths: {e}"))
+}
+
 /// Where the signing key comes from.
 enum KeySource {
     Secret(String),

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use auth_rocket::authcore::{Authenticator, http};
 use auth_rocket::{AuthFairing, AuthRejection, Authenticated, Authorized};
-use example_common::{ADMIN_BODY, Admin, HEALTHZ_BODY, start};
+use example_common::{ADMIN_BODY, Admin, HEALTHZ_BODY, route_paths, start};
 use rocket::fairing::AdHoc;
 use rocket::http::ContentType;
 use rocket::{State, get, routes};
@@ -42,7 +42,7 @@ async fn main() -> Result<(), Box<rocket::Error>> {
         .merge(("log_level", "off"));
     // Rocket stops gracefully on SIGTERM and Ctrl-C by itself.
     rocket::custom(figment)
-        .attach(AuthFairing::new(auth).with_routes())
+        .attach(AuthFairing::new(auth).with_routes_at(route_paths()))
         .attach(AdHoc::on_liftoff("address", |rocket| {
             Box::pin(async move {
                 let c = rocket.config();

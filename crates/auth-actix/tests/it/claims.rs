@@ -2,7 +2,7 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{App, HttpResponse, test, web};
-use auth_actix::authcore::testing::adapter::PASSWORD;
+use auth_actix::authcore::testing::adapter::{self, PASSWORD};
 use auth_actix::authcore::testing::{TestAuth, fast_hasher};
 use auth_actix::authcore::{Authenticator, User};
 use auth_actix::{Authenticated, MaybeAuthenticated, RequireAuth, TokenRoutes};
@@ -39,7 +39,11 @@ async fn extra_claims_reach_the_extractors() {
         .unwrap();
     let app = test::init_service(
         App::new()
-            .configure(TokenRoutes::<Tenant>::default().configure(std::sync::Arc::new(auth)))
+            .configure(
+                TokenRoutes::<Tenant>::default()
+                    .paths(adapter::route_paths())
+                    .configure(std::sync::Arc::new(auth)),
+            )
             .route("/tenant", web::get().to(tenant))
             .service(
                 web::scope("/group")

@@ -13,7 +13,7 @@ use actix_web::test::{self, TestRequest};
 use actix_web::web::{self, ServiceConfig};
 use auth_actix::authcore::testing::TestAuth;
 use auth_actix::authcore::testing::adapter::{self, Admin};
-use auth_actix::{Authenticated, Authorized, MaybeAuthenticated, RequireAuth};
+use auth_actix::{Authenticated, Authorized, MaybeAuthenticated, RequireAuth, TokenRoutes};
 use serde_json::json;
 
 async fn me(user: Authenticated) -> HttpResponse {
@@ -36,7 +36,9 @@ async fn pong() -> HttpResponse {
 fn table_app(t: &TestAuth) -> impl FnOnce(&mut ServiceConfig) {
     let auth = t.auth.clone();
     move |cfg| {
-        auth_actix::configure(auth)(cfg);
+        TokenRoutes::new()
+            .paths(adapter::route_paths())
+            .configure(auth)(cfg);
         extractor_routes(cfg);
     }
 }

@@ -5,7 +5,7 @@ use actix_web::http::header::{CONTENT_TYPE, HeaderValue, WWW_AUTHENTICATE};
 use actix_web::{App, test, web};
 use auth_actix::authcore::http::{MAX_BODY_BYTES, RoutePaths};
 use auth_actix::authcore::testing::TestAuth;
-use auth_actix::authcore::testing::adapter::{Admin, PASSWORD};
+use auth_actix::authcore::testing::adapter::{self, Admin, PASSWORD};
 use auth_actix::{
     Authenticated, Authorized, MaybeAuthenticated, RequireAuth, TokenRoutes, WithBearer,
 };
@@ -77,7 +77,8 @@ async fn paths_are_configurable() {
 #[actix_web::test]
 async fn bodies_up_to_the_limit_are_read_and_larger_ones_are_invalid_requests() {
     let t = TestAuth::new();
-    let app = test::init_service(App::new().configure(auth_actix::configure(t.auth.clone()))).await;
+    let routes = TokenRoutes::new().paths(adapter::route_paths());
+    let app = test::init_service(App::new().configure(routes.configure(t.auth.clone()))).await;
 
     // Exactly MAX_BODY_BYTES, padded with JSON whitespace: accepted.
     let mut body = json!({"email": "ada@example.com", "password": PASSWORD}).to_string();

@@ -11,7 +11,9 @@ use std::sync::Arc;
 
 use auth_axum::authcore::testing::adapter::{self, Admin};
 use auth_axum::authcore::{Authenticator, RequestAuthenticator};
-use auth_axum::{AuthState, Authenticated, Authorized, MaybeAuthenticated, RequireAuth, routes};
+use auth_axum::{
+    AuthState, Authenticated, Authorized, MaybeAuthenticated, RequireAuth, TokenRoutes,
+};
 use axum::Router;
 use axum::body::Body;
 use axum::extract::FromRef;
@@ -51,7 +53,7 @@ async fn pong() -> Response {
 /// and guard routes, and the token routes.
 fn app(auth: Arc<Authenticator>) -> Router {
     extractor_routes(AuthState::from(&auth))
-        .merge(routes())
+        .merge(TokenRoutes::new().paths(adapter::route_paths()).router())
         .with_state(auth)
 }
 

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use auth_axum::TokenRoutes;
 use auth_axum::authcore::http::RoutePaths;
-use auth_axum::authcore::testing::TestAuth;
+use auth_axum::authcore::testing::{TestAuth, adapter};
 use auth_axum::authcore::{Algorithm, Authenticator, KeySet, SigningKey};
 use axum::Router;
 use axum::body::Body;
@@ -86,7 +86,10 @@ async fn token_routes_at_configured_paths() {
 #[tokio::test]
 async fn unreadable_and_oversized_bodies_are_the_cores_invalid_request() {
     let t = TestAuth::new();
-    let router: Router = auth_axum::routes().with_state(t.auth.clone());
+    let router: Router = TokenRoutes::new()
+        .paths(adapter::route_paths())
+        .router()
+        .with_state(t.auth.clone());
     let huge = vec![b' '; auth_axum::authcore::http::MAX_BODY_BYTES * 4];
     for request in [
         Request::post("/token").body(Body::from(huge)).unwrap(),

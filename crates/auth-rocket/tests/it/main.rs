@@ -7,7 +7,7 @@ mod token_routes;
 
 use std::sync::Arc;
 
-use auth_rocket::authcore::testing::adapter::Admin;
+use auth_rocket::authcore::testing::adapter::{self, Admin};
 use auth_rocket::authcore::{Authenticator, Claims, RequestAuthenticator};
 use auth_rocket::{AuthFairing, Authenticated, Authorized, MaybeAuthenticated, RequireAuth};
 use rocket::http::ContentType;
@@ -48,7 +48,8 @@ fn ping() -> Json {
 
 /// The application of `authcore::testing::adapter`'s table, on `auth`.
 fn app(auth: Arc<Authenticator>) -> Rocket<Build> {
-    extractor_routes(rocket::custom(quiet()).attach(AuthFairing::new(auth).with_routes()))
+    let fairing = AuthFairing::new(auth).with_routes_at(adapter::route_paths());
+    extractor_routes(rocket::custom(quiet()).attach(fairing))
 }
 
 /// The application of a verify-only service on `requests`: the guard routes, no token

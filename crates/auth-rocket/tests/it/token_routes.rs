@@ -2,7 +2,7 @@
 
 use auth_rocket::authcore::http::{MAX_BODY_BYTES, RoutePaths};
 use auth_rocket::authcore::testing::TestAuth;
-use auth_rocket::authcore::testing::adapter::PASSWORD;
+use auth_rocket::authcore::testing::adapter::{self, PASSWORD};
 use auth_rocket::authcore::{Algorithm, KeySet, SigningKey};
 use auth_rocket::{AuthFairing, TokenRoutes, routes};
 use rocket::http::{ContentType, Header, Status};
@@ -80,20 +80,22 @@ async fn paths_are_configurable() {
 #[test]
 fn the_routes_follow_the_paths() {
     // The paths' own rules are authcore's (`RoutePaths::builder`); here, what is mounted.
-    let paths = RoutePaths::builder().without_jwks().build().unwrap();
-    assert_eq!(TokenRoutes::new().paths(paths).routes().len(), 4);
-    let paths = RoutePaths::builder().without_register().build().unwrap();
-    let mounted = TokenRoutes::new().paths(paths).routes();
+    // The defaults: no registration.
+    let mounted = routes();
     assert_eq!(mounted.len(), 4);
     assert!(mounted.iter().all(|r| r.uri.path() != "/users"));
-    assert_eq!(routes().len(), 5);
+    let paths = RoutePaths::builder().register("/users").build().unwrap();
+    assert_eq!(TokenRoutes::new().paths(paths).routes().len(), 5);
+    let paths = RoutePaths::builder().without_jwks().build().unwrap();
+    assert_eq!(TokenRoutes::new().paths(paths).routes().len(), 3);
     assert!(RoutePaths::builder().token("/<token>").build().is_err());
 }
 
 #[tokio::test]
 async fn bodies_up_to_the_limit_are_read() {
     let t = TestAuth::new();
-    let rocket = rocket::custom(quiet()).attach(AuthFairing::new(t.auth.clone()).with_routes());
+    let fairing = AuthFairing::new(t.auth.clone()).with_routes_at(adapter::route_paths());
+    let rocket = rocket::custom(quiet()).attach(fairing);
     let client = client(rocket).await;
     let mut body = json!({"email": "limit@example.com", "password": PASSWORD}).to_string();
     body.push_str(&" ".repeat(MAX_BODY_BYTES - body.len()));

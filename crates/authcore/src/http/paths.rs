@@ -4,13 +4,16 @@ use crate::ConfigError;
 
 /// The paths of the token routes, as every adapter mounts them (`auth_axum::TokenRoutes`,
 /// `auth_actix::TokenRoutes`, `auth_rocket::TokenRoutes`). The defaults are
-/// `POST /users`, `POST /token`, `POST /token/refresh`, `POST /logout` and
-/// `GET /.well-known/jwks.json`; [`RoutePaths::builder`] chooses others, and checks them
-/// once, the same way for every framework.
+/// `POST /token`, `POST /token/refresh`, `POST /logout` and `GET /.well-known/jwks.json`.
+/// Public self-registration is off unless asked for: it writes to the application's users,
+/// so an application opens it knowingly, with [`RoutePathsBuilder::register`]
+/// (`POST /users` in authcore's demos). [`RoutePaths::builder`] chooses every path, and
+/// checks them once, the same way for every framework.
 ///
 /// ```
 /// use authcore::http::RoutePaths;
 ///
+/// assert_eq!(RoutePaths::default().register(), None); // registration: off unless asked for
 /// let paths = RoutePaths::builder()
 ///     .register("/auth/signup")
 ///     .token("/auth/token")
@@ -36,7 +39,7 @@ pub struct RoutePaths {
 impl Default for RoutePaths {
     fn default() -> Self {
         RoutePaths {
-            register: Some("/users".to_owned()),
+            register: None,
             token: "/token".to_owned(),
             refresh: "/token/refresh".to_owned(),
             logout: "/logout".to_owned(),
@@ -87,15 +90,16 @@ pub struct RoutePathsBuilder {
 }
 
 impl RoutePathsBuilder {
-    /// The registration path (default `/users`).
+    /// Opens public self-registration at `path` (`/users` in authcore's demos); it is off
+    /// by default.
     pub fn register(mut self, path: impl Into<String>) -> Self {
         self.paths.register = Some(path.into());
         self
     }
 
-    /// Leaves the registration route out: an application whose users are created
-    /// elsewhere (an admin tool, another service, an existing directory) mounts no public
-    /// self-registration.
+    /// Leaves the registration route out again (the default): an application whose users
+    /// are created elsewhere (an admin tool, another service, an existing directory)
+    /// mounts no public self-registration.
     pub fn without_register(mut self) -> Self {
         self.paths.register = None;
         self
@@ -193,7 +197,7 @@ mod tests {
     fn the_defaults_and_valid_paths_build() {
         let paths = RoutePaths::builder().build().unwrap();
         assert_eq!(paths, RoutePaths::default());
-        assert_eq!(paths.register(), Some("/users"));
+        assert_eq!(paths.register(), None);
         assert_eq!(paths.jwks(), Some("/.well-known/jwks.json"));
         let paths = RoutePaths::builder()
             .register("/")
@@ -235,7 +239,13 @@ mod tests {
 
     #[test]
     fn two_routes_cannot_share_a_path() {
-        assert!(RoutePaths::builder().token("/users").build().is_err());
+        assert!(
+            RoutePaths::builder()
+                .register("/users")
+                .token("/users")
+                .build()
+                .is_err()
+        );
         assert!(RoutePaths::builder().jwks("/logout").build().is_err());
         // Without the JWKS route, its default path is free.
         let paths = RoutePaths::builder()
@@ -245,6 +255,7 @@ mod tests {
             .unwrap();
         assert_eq!(paths.jwks(), None);
         let paths = RoutePaths::builder()
+            .register("/users")
             .without_register()
             .token("/users")
             .build()

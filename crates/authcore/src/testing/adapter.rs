@@ -5,8 +5,8 @@
 //!
 //! | route | handler |
 //! |---|---|
-//! | `POST /users`, `POST /token`, `POST /token/refresh`, `POST /logout` | the adapter's ready-made `routes`, default paths |
-//! | `GET /.well-known/jwks.json` | the adapter's JWKS route (part of `routes`) |
+//! | `POST /users`, `POST /token`, `POST /token/refresh`, `POST /logout` | the adapter's `TokenRoutes` at [`route_paths`]: the default paths, registration opened at `/users` |
+//! | `GET /.well-known/jwks.json` | the adapter's JWKS route (part of `TokenRoutes`) |
 //! | `GET /me` | `Authenticated` → `{"sub": sub, "roles": roles}` |
 //! | `GET /admin` | `Authorized<Admin>` → `{"ok": true}` |
 //! | `GET /maybe` | `MaybeAuthenticated` (via `Authenticator::authenticate_optional`) → `{"sub": sub}` or `{"sub": null}` |
@@ -24,7 +24,7 @@
 use serde_json::{Value, json};
 use time::Duration;
 
-use crate::http::{MAX_BODY_BYTES, error_response};
+use crate::http::{MAX_BODY_BYTES, RoutePaths, error_response};
 use crate::testing::TestAuth;
 use crate::{AuthError, Claims, TokenPair};
 
@@ -32,6 +32,18 @@ crate::role!(
     /// The role of `GET /admin` and `/admin-group/ping` in the case table.
     pub Admin = "admin"
 );
+
+/// The paths of the table's token routes: the defaults, with registration opened at
+/// `/users`.
+///
+/// # Panics
+/// Never: the paths are valid.
+pub fn route_paths() -> RoutePaths {
+    RoutePaths::builder()
+        .register("/users")
+        .build()
+        .unwrap_or_else(|e| panic!("the table's paths: {e}"))
+}
 
 /// Password of the users the table registers.
 pub const PASSWORD: &str = "correct horse battery staple";
