@@ -45,14 +45,11 @@ pub(crate) type UserRow = (String, String, String, String, bool, i64);
 
 pub(crate) fn user_from_row(row: UserRow) -> Result<User, StoreError> {
     let (id, email, hash, roles, disabled, created_at) = row;
-    Ok(User {
-        id,
-        email,
-        password_hash: PasswordHash::new(hash),
-        roles: serde_json::from_str(&roles).map_err(StoreError::backend)?,
-        disabled,
-        created_at: from_unix(created_at)?,
-    })
+    Ok(
+        User::new(id, email, PasswordHash::new(hash), from_unix(created_at)?)
+            .with_roles(serde_json::from_str(&roles).map_err(StoreError::backend)?)
+            .with_disabled(disabled),
+    )
 }
 
 /// `(family_id, user_id, issued_at, expires_at)`.

@@ -24,14 +24,13 @@ macro_rules! impl_stores {
                 &self,
                 new: authcore::store::NewUser,
             ) -> Result<authcore::User, authcore::StoreError> {
-                let user = authcore::User {
-                    id: authcore::store::new_user_id()?,
-                    email: new.email,
-                    password_hash: new.password_hash,
-                    roles: new.roles,
-                    disabled: false,
-                    created_at: crate::common::now_secs()?,
-                };
+                let user = authcore::User::new(
+                    authcore::store::new_user_id()?,
+                    new.email,
+                    new.password_hash,
+                    crate::common::now_secs()?,
+                )
+                .with_roles(new.roles);
                 let roles = crate::common::encode_roles(&user.roles)?;
                 self.written(async {
                     sqlx::query(&self.sql.users.create)

@@ -34,7 +34,21 @@ pub fn new_user_id() -> Result<String, StoreError> {
 }
 
 /// A registered user.
+///
+/// `#[non_exhaustive]`, so that it can grow without breaking the stores that build it:
+/// a store outside authcore makes one with [`User::new`] and the `with_` setters.
+///
+/// ```
+/// use authcore::time::OffsetDateTime;
+/// use authcore::{PasswordHash, User};
+///
+/// let created = OffsetDateTime::now_utc();
+/// let user = User::new("u-1", "ada@example.com", PasswordHash::new("$argon2id$…"), created)
+///     .with_roles(vec!["admin".to_owned()]);
+/// assert!(!user.disabled);
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct User {
     /// Stable id, put in the `sub` claim.
     pub id: String,
@@ -48,6 +62,39 @@ pub struct User {
     pub disabled: bool,
     /// Creation time.
     pub created_at: OffsetDateTime,
+}
+
+impl User {
+    /// An enabled user without roles.
+    pub fn new(
+        id: impl Into<String>,
+        email: impl Into<String>,
+        password_hash: PasswordHash,
+        created_at: OffsetDateTime,
+    ) -> Self {
+        User {
+            id: id.into(),
+            email: email.into(),
+            password_hash,
+            roles: Vec::new(),
+            disabled: false,
+            created_at,
+        }
+    }
+
+    /// With `roles`.
+    #[must_use]
+    pub fn with_roles(mut self, roles: Vec<String>) -> Self {
+        self.roles = roles;
+        self
+    }
+
+    /// Disabled, or not.
+    #[must_use]
+    pub fn with_disabled(mut self, disabled: bool) -> Self {
+        self.disabled = disabled;
+        self
+    }
 }
 
 /// A user to create; the store assigns the id and `created_at`.

@@ -32,14 +32,9 @@ impl UserStore for Directory {
 /// An authenticator over the directory whose hasher is `hasher`; the directory's one
 /// hash was made with the cheap test parameters.
 fn authenticator(hasher: PasswordHasher) -> Authenticator {
-    let user = User {
-        id: "u-1".to_owned(),
-        email: EMAIL.to_owned(),
-        password_hash: fast_hasher().hash(PASSWORD).unwrap(),
-        roles: vec!["reader".to_owned()],
-        disabled: false,
-        created_at: OffsetDateTime::now_utc(),
-    };
+    let hash = fast_hasher().hash(PASSWORD).unwrap();
+    let user = User::new("u-1", EMAIL, hash, OffsetDateTime::now_utc())
+        .with_roles(vec!["reader".to_owned()]);
     Authenticator::builder()
         .jwt(TestAuth::new().jwt)
         .users(Arc::new(Directory(vec![user])))
