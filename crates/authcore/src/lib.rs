@@ -26,7 +26,7 @@ pub use jwks::{Jwk, Jwks};
 pub use keys::{Algorithm, KeySet, SigningKey, VerificationKey};
 pub use password::{
     BreachedPasswordCheck, PasswordHash, PasswordHasher, PasswordHasherBuilder, PasswordPolicy,
-    Verification,
+    UnusableHash, UnusableReason, Verification,
 };
 pub use request::{RequestAuthenticator, RequestAuthenticatorBuilder};
 pub use roles::RequiredRoles;

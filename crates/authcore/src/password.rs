@@ -1,5 +1,7 @@
 //! Password hashing with argon2id (RFC 9106) on threads of the hasher's own
-//! (`threads`), and the password policy (`policy`).
+//! (`threads`), the verification of hashes authcore did not make (`legacy`, reported
+//! as `unusable` when it cannot be done, and warned about once per user: `warned`), and
+//! the password policy (`policy`).
 
 use std::fmt;
 use std::sync::{Arc, OnceLock, mpsc};
@@ -12,20 +14,26 @@ use crate::AuthError;
 use crate::crypto::random_bytes;
 use crate::error::ConfigError;
 
+mod legacy;
 mod policy;
 mod threads;
+mod unusable;
+mod warned;
 
 pub use policy::{BreachedPasswordCheck, PasswordPolicy};
 use threads::{Job, Reservation, start_threads};
+pub use unusable::{UnusableHash, UnusableReason};
+use warned::WarnedUsers;
 
-/// A password hash as a PHC string (`$argon2id$v=19$m=…,t=…,p=…$salt$hash`).
+/// A password hash as a PHC string (`$argon2id$v=19$m=…,t=…,p=…$salt$hash`), or a hash
+/// another system made, read from a store (see [`PasswordHasher`]'s "Legacy hashes").
 ///
 /// Its [`Debug`] output is redacted.
 #[derive(Clone, PartialEq, Eq)]
 pub struct PasswordHash(String);
 
 impl PasswordHash {
-    /// Wraps a PHC string read from a store. It is parsed when verified.
+    /// Wraps a string read from a store. It is parsed when verified.
     pub fn new(phc: impl Into<String>) -> Self {
         PasswordHash(phc.into())
     }
@@ -51,14 +59,18 @@ pub enum Verification {
     /// The password matches and the hash meets the current policy.
     Match,
     /// The password matches but the hash is below the current policy (an older
-    /// algorithm, version or cost): store a fresh hash.
+    /// algorithm, version or cost, or a legacy scheme): store a fresh hash.
     MatchNeedsRehash,
+    /// The stored hash cannot be verified: its scheme is unknown or its cargo feature is
+    /// off, it is malformed, or its work factor is above the cap. The password is
+    /// refused, as for [`Verification::Mismatch`].
+    Unusable(UnusableHash),
 }
 
 impl Verification {
     /// `true` for both matching outcomes.
     pub fn is_match(self) -> bool {
-        !matches!(self, Verification::Mismatch)
+        matches!(self, Verification::Match | Verification::MatchNeedsRehash)
     }
 }
 
@@ -73,6 +85,8 @@ struct Inner {
     /// be started.
     jobs: OnceLock<Option<mpsc::Sender<Job>>>,
     dummy: OnceLock<PasswordHash>,
+    /// Users already warned about for an unusable stored hash.
+    warned: WarnedUsers,
 }
 
 /// Hashes and verifies passwords with argon2id.
@@ -90,6 +104,24 @@ struct Inner {
 /// The async methods work under any executor (the result comes back on a channel).
 ///
 /// Cheap to clone; clones share the threads.
+///
+/// # Legacy hashes
+///
+/// [`verify`](PasswordHasher::verify) also checks hashes another system made, for users
+/// brought over from it, each scheme behind a cargo feature of authcore (off by default):
+/// `bcrypt` (`$2a$`, `$2b$`, `$2y$`), `pbkdf2` (Django's `pbkdf2_sha256$…` and PHC
+/// `$pbkdf2-sha256$…`) and `scrypt` (PHC `$scrypt$…`). The scheme is recognized by the
+/// stored string's prefix. A match is [`Verification::MatchNeedsRehash`], so
+/// [`Authenticator::login`](crate::Authenticator::login) replaces the hash with an
+/// argon2id one at once. authcore never makes such a hash, and the pepper does not apply
+/// to them. A stored string that cannot be verified (a scheme unknown or whose feature is
+/// off, a malformed string, or a work factor above the cap: bcrypt cost 16, PBKDF2
+/// 10,000,000 iterations, scrypt `ln` 20 with at most 256 MiB of memory and 2 GiB mixed)
+/// is [`Verification::Unusable`] after a dummy argon2 verification, so that it costs what
+/// a wrong password costs: the login fails as for a wrong password, and is logged at
+/// `warn` with the scheme's name (never the hash) the first time for each user. Until it
+/// is upgraded, a legacy hash takes its own time to verify, which may differ from
+/// argon2id's.
 #[derive(Clone)]
 pub struct PasswordHasher {
     inner: Arc<Inner>,
@@ -225,6 +257,7 @@ impl PasswordHasherBuilder {
                 reservation: self.reserve_cpu.then(Arc::default),
                 jobs: OnceLock::new(),
                 dummy: OnceLock::new(),
+                warned: WarnedUsers::default(),
             }),
         })
     }
@@ -273,23 +306,50 @@ impl PasswordHasher {
     }
 
     /// Verifies `password` against `hash` (constant-time comparison) and reports whether
-    /// the hash is below the current parameters. Blocking.
+    /// the hash is below the current parameters. Blocking. An argon2 hash, or a legacy
+    /// one (see "Legacy hashes" above); a stored string that cannot be verified is
+    /// [`Verification::Unusable`], after a dummy verification that costs what a wrong
+    /// password costs.
     ///
     /// # Errors
-    /// [`AuthError::Internal`] if `hash` is not a valid PHC string.
+    /// [`AuthError::Internal`] if argon2 fails on a valid hash.
     pub fn verify(&self, password: &str, hash: &PasswordHash) -> Result<Verification, AuthError> {
-        let parsed = PhcHash::new(hash.as_str())
-            .map_err(|_| AuthError::Internal("stored password hash is not a PHC string".into()))?;
-        let stored = Params::try_from(&parsed).map_err(|_| {
-            AuthError::Internal("stored password hash has invalid parameters".into())
-        })?;
+        let stored = hash.as_str();
+        let verification = if stored.starts_with("$argon2") {
+            self.verify_argon2(password, stored)?
+        } else {
+            match legacy::verify(password.as_bytes(), stored) {
+                Ok(true) => Verification::MatchNeedsRehash,
+                Ok(false) => Verification::Mismatch,
+                Err(unusable) => Verification::Unusable(unusable),
+            }
+        };
+        if let Verification::Unusable(_) = verification {
+            self.verify_dummy(password);
+        }
+        Ok(verification)
+    }
+
+    /// [`PasswordHasher::verify`] of an argon2 PHC string.
+    fn verify_argon2(&self, password: &str, stored: &str) -> Result<Verification, AuthError> {
+        let malformed =
+            Verification::Unusable(UnusableHash::new("$argon2", UnusableReason::Malformed));
+        let Ok(parsed) = PhcHash::new(stored) else {
+            return Ok(malformed);
+        };
+        if parsed.salt.is_none() || parsed.hash.is_none() {
+            return Ok(malformed);
+        }
+        let Ok(stored) = Params::try_from(&parsed) else {
+            return Ok(malformed);
+        };
         let matches = match self
             .argon2(stored.clone())?
             .verify_password(password.as_bytes(), &parsed)
         {
             Ok(()) => true,
             Err(argon2::password_hash::Error::Password) => false,
-            Err(e) => return Err(AuthError::Internal(e.to_string().into())),
+            Err(_) => return Ok(malformed),
         };
         if !matches {
             return Ok(Verification::Mismatch);
@@ -315,7 +375,14 @@ impl PasswordHasher {
             self.hash(&random)
                 .unwrap_or_else(|_| PasswordHash(String::new()))
         });
-        let _ = self.verify(password, dummy);
+        let _ = self.verify_argon2(password, dummy.as_str());
+    }
+
+    /// Whether a refused login of `user_id` for an unusable stored hash is the first
+    /// for that user (or the first since the bounded memory of them started again): it
+    /// is then logged at `warn`.
+    pub(crate) fn first_unusable_hash_of(&self, user_id: &str) -> bool {
+        self.inner.warned.first_time(user_id)
     }
 
     /// Runs `f` on one of the hashing threads and waits for its result. When the returned
@@ -478,11 +545,23 @@ mod tests {
     }
 
     #[test]
-    fn corrupt_hash_is_an_internal_error() {
-        assert!(matches!(
-            fast().verify("pw", &PasswordHash::new("nonsense")),
-            Err(AuthError::Internal(_))
-        ));
+    fn corrupt_hashes_are_unusable() {
+        for (stored, scheme) in [
+            ("nonsense", "unknown"),
+            ("$argon2id$v=19$m=64,t=1,p=1$nonsense", "$argon2"),
+            (
+                "$argon2id$v=19$m=1,t=1,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNo",
+                "$argon2",
+            ),
+        ] {
+            let Ok(Verification::Unusable(unusable)) =
+                fast().verify("pw", &PasswordHash::new(stored))
+            else {
+                panic!("{stored} is not unusable");
+            };
+            assert_eq!(unusable.scheme(), scheme, "{stored}");
+            assert!(!Verification::Unusable(unusable).is_match());
+        }
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

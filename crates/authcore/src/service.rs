@@ -14,7 +14,7 @@ use crate::clock::{Clock, SystemClock};
 use crate::crypto::{B64, random_bytes, sha256};
 use crate::error::{ConfigError, StoreError};
 use crate::jwks::Jwks;
-use crate::password::{PasswordHasher, PasswordPolicy, Verification};
+use crate::password::{PasswordHasher, PasswordPolicy, UnusableHash, Verification};
 use crate::request::RequestAuthenticator;
 use crate::store::memory::{MemoryRefreshTokenStore, MemoryRevocationStore, MemoryUserStore};
 use crate::store::{
@@ -222,7 +222,9 @@ impl<E: Send + Sync + 'static> Authenticator<E> {
     ///
     /// An unknown email costs one argon2 verification, like a wrong password, and both
     /// fail with the same [`AuthError::InvalidGrant`]. A matching hash below the current
-    /// parameters is replaced.
+    /// parameters, or of a legacy scheme (see [`PasswordHasher`]'s "Legacy hashes"), is
+    /// replaced. A stored hash that cannot be verified fails the same way, and is logged
+    /// at `warn` the first time for each user.
     ///
     /// # Errors
     /// [`AuthError::InvalidGrant`] for unknown emails, wrong passwords and disabled users;
@@ -241,6 +243,10 @@ impl<E: Send + Sync + 'static> Authenticator<E> {
             .hasher
             .verify_async(password, &user.password_hash)
             .await?;
+        if let Verification::Unusable(unusable) = verification {
+            self.refuse_unusable_hash(&user.id, unusable);
+            return Err(AuthError::InvalidGrant);
+        }
         if !verification.is_match() || user.disabled {
             let reason = if user.disabled {
                 "disabled"
@@ -268,6 +274,18 @@ impl<E: Send + Sync + 'static> Authenticator<E> {
         let pair = self.issue_pair(&user, &family).await?;
         info!(target: "authcore", event = "login", user_id = %user.id);
         Ok(pair)
+    }
+
+    /// Logs a login refused because the stored hash cannot be verified: at `warn` the
+    /// first time for the user, then at `info`; with the scheme's name, never the hash.
+    fn refuse_unusable_hash(&self, user_id: &str, unusable: UnusableHash) {
+        let (scheme, problem) = (unusable.scheme(), unusable.reason().as_str());
+        let reason = "unusable_password_hash";
+        if self.hasher.first_unusable_hash_of(user_id) {
+            warn!(target: "authcore", event = "login_failed", reason, scheme, problem, user_id = %user_id);
+        } else {
+            info!(target: "authcore", event = "login_failed", reason, scheme, problem, user_id = %user_id);
+        }
     }
 
     async fn issue_pair(&self, user: &User, family: &str) -> Result<TokenPair, AuthError> {
