@@ -491,7 +491,7 @@ async fn purge_removes_expired_state() {
 }
 
 #[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
+pub(crate) struct Captured(pub(crate) Arc<Mutex<Vec<u8>>>);
 
 impl Write for Captured {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
@@ -505,7 +505,7 @@ impl Write for Captured {
 
 /// A process-wide capturing subscriber. A thread-scoped one (`with_default`) would miss
 /// events whose callsite interest another test thread cached while no subscriber was set.
-fn captured_logs() -> Captured {
+pub(crate) fn captured_logs() -> Captured {
     static LOGS: std::sync::OnceLock<Captured> = std::sync::OnceLock::new();
     LOGS.get_or_init(|| {
         let captured = Captured::default();

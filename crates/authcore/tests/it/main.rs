@@ -7,6 +7,7 @@ mod foreign;
 mod interop;
 mod jwt;
 mod keys;
+mod legacy;
 mod read_only;
 mod request;
 mod user_cache;
