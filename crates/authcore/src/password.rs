@@ -25,6 +25,14 @@ use threads::{Job, Reservation, start_threads};
 pub use unusable::{UnusableHash, UnusableReason};
 use warned::WarnedUsers;
 
+/// The most memory a stored argon2 hash may ask for, in KiB (1 GiB), unless the current
+/// parameters ask for more.
+const MAX_STORED_ARGON2_KIB: u32 = 1 << 20;
+/// The most passes a stored argon2 hash may ask for, unless the current parameters do.
+const MAX_STORED_ARGON2_PASSES: u32 = 64;
+/// The most lanes a stored argon2 hash may ask for, unless the current parameters do.
+const MAX_STORED_ARGON2_LANES: u32 = 16;
+
 /// A password hash as a PHC string (`$argon2id$v=19$m=…,t=…,p=…$salt$hash`), or a hash
 /// another system made, read from a store (see [`PasswordHasher`]'s "Legacy hashes").
 ///
@@ -119,7 +127,9 @@ struct Inner {
 /// 10,000,000 iterations, scrypt `ln` 20 with at most 256 MiB of memory and 2 GiB mixed)
 /// is [`Verification::Unusable`] after a dummy argon2 verification, so that it costs what
 /// a wrong password costs: the login fails as for a wrong password, and is logged at
-/// `warn` with the scheme's name (never the hash) the first time for each user. Until it
+/// `warn` with the scheme's name (never the hash) the first time for each user. So is an
+/// argon2 hash that is malformed, or asks for more than the current parameters and more
+/// than 1 GiB, 64 passes or 16 lanes. Until it
 /// is upgraded, a legacy hash takes its own time to verify, which may differ from
 /// argon2id's.
 #[derive(Clone)]
@@ -330,6 +340,16 @@ impl PasswordHasher {
         Ok(verification)
     }
 
+    /// Whether a stored argon2 hash's parameters are above what is verified: more than
+    /// the current parameters and than 1 GiB of memory, 64 passes or 16 lanes. An
+    /// allocation of the memory a stored string asks for could abort the process.
+    fn above_argon2_cap(&self, stored: &Params) -> bool {
+        let policy = &self.inner.params;
+        stored.m_cost() > policy.m_cost().max(MAX_STORED_ARGON2_KIB)
+            || stored.t_cost() > policy.t_cost().max(MAX_STORED_ARGON2_PASSES)
+            || stored.p_cost() > policy.p_cost().max(MAX_STORED_ARGON2_LANES)
+    }
+
     /// [`PasswordHasher::verify`] of an argon2 PHC string.
     fn verify_argon2(&self, password: &str, stored: &str) -> Result<Verification, AuthError> {
         let malformed =
@@ -343,6 +363,12 @@ impl PasswordHasher {
         let Ok(stored) = Params::try_from(&parsed) else {
             return Ok(malformed);
         };
+        if self.above_argon2_cap(&stored) {
+            return Ok(Verification::Unusable(UnusableHash::new(
+                "$argon2",
+                UnusableReason::CostTooHigh,
+            )));
+        }
         let matches = match self
             .argon2(stored.clone())?
             .verify_password(password.as_bytes(), &parsed)
@@ -542,6 +568,24 @@ mod tests {
         assert!(peppered.verify("pw", &hash).unwrap().is_match());
         assert!(!fast().verify("pw", &hash).unwrap().is_match());
         assert!(!format!("{peppered:?}").contains("pepper-pepper"));
+    }
+
+    /// A stored argon2 hash asking for terabytes is refused, not allocated.
+    #[test]
+    fn absurd_argon2_parameters_are_refused() {
+        for params in [
+            "m=4294967295,t=1,p=1",
+            "m=64,t=4294967295,p=1",
+            "m=2048,t=1,p=255",
+        ] {
+            let stored = format!("$argon2id$v=19${params}$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA");
+            let Ok(Verification::Unusable(unusable)) =
+                fast().verify("pw", &PasswordHash::new(stored))
+            else {
+                panic!("{params} was verified");
+            };
+            assert_eq!(unusable.reason(), UnusableReason::CostTooHigh);
+        }
     }
 
     #[test]
