@@ -129,9 +129,8 @@ struct Inner {
 /// a wrong password costs: the login fails as for a wrong password, and is logged at
 /// `warn` with the scheme's name (never the hash) the first time for each user. So is an
 /// argon2 hash that is malformed, or asks for more than the current parameters and more
-/// than 1 GiB, 64 passes or 16 lanes. Until it
-/// is upgraded, a legacy hash takes its own time to verify, which may differ from
-/// argon2id's.
+/// than 1 GiB, 64 passes or 16 lanes. Until it is upgraded, a legacy hash takes its own
+/// time to verify, which may differ from argon2id's.
 #[derive(Clone)]
 pub struct PasswordHasher {
     inner: Arc<Inner>,
