@@ -47,6 +47,10 @@ pub struct TokenPair {
     /// When the refresh token expires.
     #[serde(skip)]
     pub refresh_expires_at: OffsetDateTime,
+    /// The user the pair was issued to, as the store answered at login or refresh: an
+    /// application that answers `{user, token}` needs no second read. Never serialized.
+    #[serde(skip)]
+    pub user: User,
 }
 
 impl fmt::Debug for TokenPair {
@@ -55,6 +59,7 @@ impl fmt::Debug for TokenPair {
             .field("access_token", &"[redacted]")
             .field("expires_in", &self.expires_in)
             .field("refresh_token", &"[redacted]")
+            .field("user_id", &self.user.id)
             .finish_non_exhaustive()
     }
 }
@@ -312,6 +317,7 @@ impl<E: Send + Sync + 'static> Authenticator<E> {
             expires_in: self.issuer.access_ttl().whole_seconds(),
             refresh_token,
             refresh_expires_at,
+            user: user.clone(),
         })
     }
 

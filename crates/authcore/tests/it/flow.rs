@@ -36,6 +36,15 @@ async fn register_login_authenticate() {
     let body = serde_json::to_value(&pair).unwrap();
     assert_eq!(body.as_object().unwrap().len(), 4, "{body}");
     assert_eq!(body["token_type"], "Bearer");
+    // The user comes with the pair, from the login's own read, and is never serialized.
+    assert_eq!(pair.user, user);
+    let shown = format!("{pair:?}");
+    assert!(
+        shown.contains(&user.id) && !shown.contains("argon2"),
+        "{shown}"
+    );
+    let refreshed = t.auth.refresh(&pair.refresh_token).await.unwrap();
+    assert_eq!(refreshed.user, user);
 
     let claims = t.auth.authenticate(Some(&bearer(&pair))).await.unwrap();
     assert_eq!(claims.sub, user.id);
