@@ -253,6 +253,19 @@ impl RawKey {
     }
 }
 
+/// A verifier of [`ISS`] and [`AUD`] tokens over `server`'s JWKS with `cooldown`,
+/// built (its first fetch done).
+pub(crate) async fn started(server: &JwksServer, cooldown: Duration) -> Arc<JwksVerifier> {
+    let verifier = JwksVerifier::builder(server.url())
+        .issuer(ISS)
+        .audience(AUD)
+        .cooldown(cooldown)
+        .build()
+        .await
+        .expect("build");
+    Arc::new(verifier)
+}
+
 /// The request authenticator of production around `verifier`.
 pub(crate) fn requests(verifier: &Arc<JwksVerifier>) -> RequestAuthenticator {
     RequestAuthenticator::builder(Arc::clone(verifier) as Arc<dyn TokenVerifier>).build()

@@ -9,7 +9,7 @@ use serde_json::json;
 
 use crate::{
     AUD, Answer, ISS, JwksServer, LONG, Logs, RawKey, auth, closed_url, eventually, issuer, jwks,
-    requests, token,
+    requests, started, token,
 };
 
 #[tokio::test]
@@ -17,15 +17,7 @@ async fn a_failing_server_leaves_the_old_keys_in_use() {
     let (logs, _guard) = Logs::capture();
     let k1 = issuer(ISS, "k1");
     let server = JwksServer::start(Answer::ok(jwks(&[&k1]))).await;
-    let verifier = Arc::new(
-        JwksVerifier::builder(server.url())
-            .issuer(ISS)
-            .audience(AUD)
-            .cooldown(Duration::ZERO)
-            .build()
-            .await
-            .expect("build"),
-    );
+    let verifier = started(&server, Duration::ZERO).await;
     let requests = requests(&verifier);
     server.set(Answer::status(500));
     assert!(matches!(

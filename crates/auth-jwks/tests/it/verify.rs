@@ -3,12 +3,12 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use auth_jwks::JwksVerifier;
+use auth_jwks::{DEFAULT_COOLDOWN, JwksVerifier};
 use authcore::{AuthError, RegisteredClaim, RolesClaim, TokenVerifier};
 use serde_json::{Value, json};
 
 use crate::{
-    AUD, Answer, ISS, JwksServer, LONG, Logs, RawKey, auth, issuer, jwks, requests, token,
+    AUD, Answer, ISS, JwksServer, LONG, Logs, RawKey, auth, issuer, jwks, requests, started, token,
 };
 
 #[tokio::test]
@@ -16,14 +16,7 @@ async fn a_token_verifies_and_debug_shows_no_key_material() {
     let (logs, _guard) = Logs::capture();
     let k1 = issuer(ISS, "k1");
     let server = JwksServer::start(Answer::ok(jwks(&[&k1]))).await;
-    let verifier = Arc::new(
-        JwksVerifier::builder(server.url())
-            .issuer(ISS)
-            .audience(AUD)
-            .build()
-            .await
-            .expect("build"),
-    );
+    let verifier = started(&server, DEFAULT_COOLDOWN).await;
     let requests = requests(&verifier);
     let claims = auth(&requests, &token(&k1)).await.expect("k1's token");
     assert_eq!(claims.sub, "user-1");
@@ -54,15 +47,7 @@ async fn rotation_fetches_once_for_a_new_key_and_drops_a_withdrawn_one() {
     let k1 = issuer(ISS, "k1");
     let k2 = issuer(ISS, "k2");
     let server = JwksServer::start(Answer::ok(jwks(&[&k1]))).await;
-    let verifier = Arc::new(
-        JwksVerifier::builder(server.url())
-            .issuer(ISS)
-            .audience(AUD)
-            .cooldown(cooldown)
-            .build()
-            .await
-            .expect("build"),
-    );
+    let verifier = started(&server, cooldown).await;
     let requests = requests(&verifier);
     let old = token(&k1);
     auth(&requests, &old).await.expect("k1 before rotation");
@@ -103,15 +88,7 @@ async fn rotation_fetches_once_for_a_new_key_and_drops_a_withdrawn_one() {
 async fn unknown_kids_fetch_at_most_once_per_cooldown() {
     let k1 = issuer(ISS, "k1");
     let server = JwksServer::start(Answer::ok(jwks(&[&k1]))).await;
-    let verifier = Arc::new(
-        JwksVerifier::builder(server.url())
-            .issuer(ISS)
-            .audience(AUD)
-            .cooldown(LONG)
-            .build()
-            .await
-            .expect("build"),
-    );
+    let verifier = started(&server, LONG).await;
     let requests = requests(&verifier);
     let attacker = RawKey::new("attacker");
     for i in 0..1000u32 {
@@ -134,15 +111,7 @@ async fn concurrent_misses_share_one_fetch() {
     let k1 = issuer(ISS, "k1");
     let k2 = issuer(ISS, "k2");
     let server = JwksServer::start(Answer::ok(jwks(&[&k1]))).await;
-    let verifier = Arc::new(
-        JwksVerifier::builder(server.url())
-            .issuer(ISS)
-            .audience(AUD)
-            .cooldown(cooldown)
-            .build()
-            .await
-            .expect("build"),
-    );
+    let verifier = started(&server, cooldown).await;
     let requests = Arc::new(requests(&verifier));
     server.serve_keys(jwks(&[&k1, &k2]));
     tokio::time::sleep(cooldown + Duration::from_millis(100)).await;
@@ -172,15 +141,7 @@ async fn concurrent_misses_share_one_fetch() {
 async fn a_foreign_issuer_never_causes_a_fetch() {
     let k1 = issuer(ISS, "k1");
     let server = JwksServer::start(Answer::ok(jwks(&[&k1]))).await;
-    let verifier = Arc::new(
-        JwksVerifier::builder(server.url())
-            .issuer(ISS)
-            .audience(AUD)
-            .cooldown(Duration::ZERO)
-            .build()
-            .await
-            .expect("build"),
-    );
+    let verifier = started(&server, Duration::ZERO).await;
     let requests = requests(&verifier);
     let foreign = RawKey::new("f1");
     for token in [
