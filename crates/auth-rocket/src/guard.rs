@@ -69,21 +69,28 @@ pub(crate) fn reject<'r>(req: &'r Request<'_>, error: impl FnOnce() -> AuthError
     })
 }
 
+/// The `Arc<T>` that [`AuthFairing`](crate::AuthFairing) manages, or
+/// [`AuthError::Internal`] saying which fairing to attach.
+fn managed<'r, T: Send + Sync + 'static>(
+    req: &'r Request<'_>,
+    missing: &'static str,
+) -> Result<&'r T, AuthError> {
+    req.rocket()
+        .state::<Arc<T>>()
+        .map(|managed| &**managed)
+        .ok_or_else(|| AuthError::Internal(missing.into()))
+}
+
 /// The authenticator that [`AuthFairing::new`](crate::AuthFairing::new) manages, for the
 /// token routes.
 pub(crate) fn authenticator<'r, E>(req: &'r Request<'_>) -> Result<&'r Authenticator<E>, AuthError>
 where
     E: Send + Sync + 'static,
 {
-    req.rocket()
-        .state::<Arc<Authenticator<E>>>()
-        .map(|auth| &**auth)
-        .ok_or_else(|| {
-            AuthError::Internal(
-                "no authenticator for these claims is managed: attach auth_rocket::AuthFairing::new"
-                    .into(),
-            )
-        })
+    managed(
+        req,
+        "no authenticator for these claims is managed: attach auth_rocket::AuthFairing::new",
+    )
 }
 
 /// The request authenticator that [`AuthFairing`](crate::AuthFairing) manages (both
@@ -96,15 +103,10 @@ pub(crate) fn request_authenticator<'r, E>(
 where
     E: Send + Sync + 'static,
 {
-    req.rocket()
-        .state::<Arc<RequestAuthenticator<E>>>()
-        .map(|requests| &**requests)
-        .ok_or_else(|| {
-            AuthError::Internal(
-                "no request authenticator for these claims is managed: attach auth_rocket::AuthFairing"
-                    .into(),
-            )
-        })
+    managed(
+        req,
+        "no request authenticator for these claims is managed: attach auth_rocket::AuthFairing",
+    )
 }
 
 /// `true` if Rocket manages no `Arc<RequestAuthenticator<E>>`: the sentinels' check.

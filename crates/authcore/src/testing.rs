@@ -244,6 +244,22 @@ impl CountingVerifier {
         self.revocations.checks.swap(0, Ordering::SeqCst)
     }
 
+    /// Verifications so far, after checking that each was followed by exactly one
+    /// revocation check of [`CountingVerifier::revocations`]; both count from zero again.
+    /// For requests whose tokens all verify.
+    ///
+    /// # Panics
+    /// If the revocation checks differ from the verifications.
+    pub fn take_calls_each_checked(&self) -> usize {
+        let verified = self.take_calls();
+        assert_eq!(
+            self.take_revocation_checks(),
+            verified,
+            "one revocation check per verification"
+        );
+        verified
+    }
+
     /// Verifications so far.
     pub fn calls(&self) -> usize {
         self.calls.load(Ordering::SeqCst)
