@@ -292,34 +292,67 @@ fn bench_authenticate(c: &mut Criterion) {
     let key = SigningKey::hmac(Algorithm::HS256, HMAC_SECRET).expect("HS256 key");
     // the cache off: verification itself, every time
     let t = TestAuth::with_keys(KeySet::new(key)).verified_token_cache(0);
+    let (claims, header) = signed(&t);
+
+    let mut group = c.benchmark_group("authenticate");
+    configure(&mut group);
+    let row = Row {
+        header: &header,
+        claims: &claims,
+    };
+    row.bench(
+        &mut group,
+        "authcore",
+        "HS256",
+        t.auth.request_authenticator(),
+    );
+    // the default: the same token again is answered from the verified-token cache
+    let cached = t.verified_token_cache(authcore::DEFAULT_VERIFIED_TOKEN_SLOTS);
+    row.bench(
+        &mut group,
+        "authcore-cached",
+        "HS256",
+        cached.auth.request_authenticator(),
+    );
+    group.finish();
+}
+
+/// `t`'s claims for the benchmarks' subject, and the `Authorization` value of their token.
+fn signed(t: &TestAuth) -> (Claims, String) {
     let claims: Claims = t
         .jwt
         .issuer()
         .claims(SUBJECT, &roles(), Some(SESSION), ())
         .expect("claims");
     let header = format!("Bearer {}", t.jwt.issuer().sign(&claims).expect("sign"));
-    let got = poll_ready(t.auth.authenticate(Some(header.as_bytes()))).expect("authenticates");
-    assert_eq!(got, claims);
+    (claims, header)
+}
 
-    let mut group = c.benchmark_group("authenticate");
-    configure(&mut group);
-    group.bench_function(BenchmarkId::new("authcore", "HS256"), |b| {
-        b.iter(|| {
-            poll_ready(t.auth.authenticate(Some(black_box(header.as_bytes()))))
-                .expect("authenticates")
+/// One `authenticate/<id>/<alg>` row: the header's token, checked once to give `claims`,
+/// then authenticated by a `RequestAuthenticator` (the auth server's
+/// `Authenticator::authenticate` is a call to its own).
+struct Row<'a> {
+    header: &'a str,
+    claims: &'a Claims,
+}
+
+impl Row<'_> {
+    fn bench<M: criterion::measurement::Measurement>(
+        &self,
+        group: &mut BenchmarkGroup<'_, M>,
+        id: &str,
+        alg: &str,
+        requests: &RequestAuthenticator,
+    ) {
+        let got = poll_ready(requests.authenticate(Some(self.header.as_bytes())));
+        assert_eq!(&got.expect("authenticates"), self.claims);
+        group.bench_function(BenchmarkId::new(id, alg), |b| {
+            b.iter(|| {
+                poll_ready(requests.authenticate(Some(black_box(self.header.as_bytes()))))
+                    .expect("authenticates")
+            });
         });
-    });
-    // the default: the same token again is answered from the verified-token cache
-    let cached = t.verified_token_cache(authcore::DEFAULT_VERIFIED_TOKEN_SLOTS);
-    let got = poll_ready(cached.auth.authenticate(Some(header.as_bytes())));
-    assert_eq!(got.expect("authenticates"), claims);
-    group.bench_function(BenchmarkId::new("authcore-cached", "HS256"), |b| {
-        b.iter(|| {
-            poll_ready(cached.auth.authenticate(Some(black_box(header.as_bytes()))))
-                .expect("authenticates")
-        });
-    });
-    group.finish();
+    }
 }
 
 /// Polls a future once, as the task of a server does, and returns its output. The
@@ -350,12 +383,7 @@ fn bench_verify_only(c: &mut Criterion) {
     // The auth server, with the given verified-token cache.
     let server = |slots| TestAuth::with_keys(KeySet::new(key())).verified_token_cache(slots);
     let t = server(0);
-    let claims: Claims = t
-        .jwt
-        .issuer()
-        .claims(SUBJECT, &roles(), Some(SESSION), ())
-        .expect("claims");
-    let header = format!("Bearer {}", t.jwt.issuer().sign(&claims).expect("sign"));
+    let (claims, header) = signed(&t);
 
     let verifier = Jwt::builder()
         .keys(public)
@@ -396,32 +424,24 @@ fn bench_verify_only(c: &mut Criterion) {
 
     let mut group = c.benchmark_group("authenticate");
     configure(&mut group);
+    let row = Row {
+        header: &header,
+        claims: &claims,
+    };
     for (suffix, slots) in [("", 0), ("-cached", authcore::DEFAULT_VERIFIED_TOKEN_SLOTS)] {
         let server = server(slots);
-        let got = poll_ready(server.auth.authenticate(Some(header.as_bytes())));
-        assert_eq!(got.expect("authenticates"), claims);
-        group.bench_function(
-            BenchmarkId::new(format!("authcore{suffix}"), "ES256"),
-            |b| {
-                b.iter(|| {
-                    poll_ready(server.auth.authenticate(Some(black_box(header.as_bytes()))))
-                        .expect("authenticates")
-                });
-            },
+        row.bench(
+            &mut group,
+            &format!("authcore{suffix}"),
+            "ES256",
+            server.auth.request_authenticator(),
         );
         for (name, verifier) in [
             ("verify-only", local.clone() as Arc<dyn TokenVerifier>),
             ("jwks", remote.clone() as Arc<dyn TokenVerifier>),
         ] {
             let requests = verify_only(verifier, slots);
-            let got = poll_ready(requests.authenticate(Some(header.as_bytes())));
-            assert_eq!(got.expect("authenticates"), claims);
-            group.bench_function(BenchmarkId::new(format!("{name}{suffix}"), "ES256"), |b| {
-                b.iter(|| {
-                    poll_ready(requests.authenticate(Some(black_box(header.as_bytes()))))
-                        .expect("authenticates")
-                });
-            });
+            row.bench(&mut group, &format!("{name}{suffix}"), "ES256", &requests);
         }
     }
     group.finish();
