@@ -21,6 +21,11 @@ const MAX_PEEK_LEN: usize = 64 * 1024;
 /// a key fetch. `None` unless `token` has three parts and its payload is a JSON object
 /// with a string `iss`.
 pub fn unverified_issuer(token: &str) -> Option<String> {
+    with_unverified_issuer(token, str::to_owned)
+}
+
+/// `f` of the unverified `iss` of `token` (see [`unverified_issuer`]), read in place.
+fn with_unverified_issuer<R>(token: &str, f: impl FnOnce(&str) -> R) -> Option<R> {
     #[derive(Deserialize)]
     struct Payload<'a> {
         #[serde(borrow)]
@@ -37,7 +42,7 @@ pub fn unverified_issuer(token: &str) -> Option<String> {
     };
     let json = B64.decode(payload).ok()?;
     let payload: Payload<'_> = serde_json::from_slice(&json).ok()?;
-    payload.iss.map(Cow::into_owned)
+    payload.iss.as_deref().map(f)
 }
 
 /// A [`TokenVerifier`] for the tokens of several issuers, each with its own verifier (its
@@ -113,12 +118,14 @@ impl<E> IssuerVerifiers<E> {
         if token.split('.').count() != 3 {
             return Err(AuthError::Malformed);
         }
-        let issuer = unverified_issuer(token).ok_or(AuthError::WrongIssuer)?;
-        self.verifiers
-            .iter()
-            .find(|(iss, _)| *iss == issuer)
-            .map(|(_, verifier)| &**verifier)
-            .ok_or(AuthError::WrongIssuer)
+        with_unverified_issuer(token, |issuer| {
+            self.verifiers
+                .iter()
+                .find(|(iss, _)| iss == issuer)
+                .map(|(_, verifier)| &**verifier)
+        })
+        .flatten()
+        .ok_or(AuthError::WrongIssuer)
     }
 }
 
